@@ -1,0 +1,108 @@
+// Command faasbuild does, without containers, what `faas-cli build` does with
+// stack.yml and the template: `shrinkwrap` writes each function's build context
+// to build/<fn>/, `verify` also runs the template Dockerfile's build stage in it
+// (gofmt check, go test, go build) with the local Go toolchain, offline from
+// the module cache. The binary it leaves at build/<fn>/handler is what the
+// local stack runs.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/faasbuild"
+	"github.com/arrestcast/arrestcast/shared/stack"
+)
+
+func main() {
+	stackFile := flag.String("f", "stack.yml", "stack file")
+	templates := flag.String("templates", "template", "templates folder")
+	out := flag.String("o", "build", "output folder for build contexts")
+	online := flag.Bool("online", false, "let go reach the module proxy (default: offline, module cache only)")
+	verbose := flag.Bool("v", false, "print every step's output")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: faasbuild [flags] shrinkwrap|verify [function ...]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, flag.Arg(0), flag.Args()[1:], *stackFile, *templates, *out, *online, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "faasbuild:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cmd string, only []string, stackFile, templates, out string, online, verbose bool) error {
+	f, err := stack.Load(stackFile, nil)
+	if err != nil {
+		return err
+	}
+	names := f.Names()
+	if len(only) > 0 {
+		for _, n := range only {
+			if !slices.Contains(names, n) {
+				return fmt.Errorf("no function %q in %s", n, stackFile)
+			}
+		}
+		names = only
+	}
+	env := map[string]string{"GOWORK": ""}
+	if !online {
+		env["GOPROXY"] = "off"
+	}
+	var failed []string
+	for _, name := range names {
+		start := time.Now()
+		dir, err := faasbuild.Shrinkwrap(f, name, templates, out)
+		if err != nil {
+			return err
+		}
+		if cmd == "shrinkwrap" {
+			fmt.Printf("%-10s %s\n", name, dir)
+			continue
+		}
+		if cmd != "verify" {
+			return fmt.Errorf("unknown command %q (shrinkwrap or verify)", cmd)
+		}
+		var log []string
+		err = faasbuild.RunBuildStage(ctx, dir, faasbuild.BuildOptions{
+			Stage: "build",
+			Env:   env,
+			Log: func(format string, args ...any) {
+				line := fmt.Sprintf(format, args...)
+				log = append(log, line)
+				if verbose {
+					fmt.Println("  " + line)
+				}
+			},
+		})
+		if err != nil {
+			failed = append(failed, name)
+			fmt.Printf("FAIL %-10s %v\n", name, err)
+			if !verbose {
+				for _, l := range log {
+					fmt.Println("  " + l)
+				}
+			}
+			slog.Debug("build failed", "function", name)
+			continue
+		}
+		fmt.Printf("ok   %-10s %s (%.1fs)\n", name, filepath.Join(dir, "handler"), time.Since(start).Seconds())
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d functions failed: %v", len(failed), len(names), failed)
+	}
+	return nil
+}

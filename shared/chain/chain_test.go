@@ -1,0 +1,132 @@
+package chain
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/arrestcast/arrestcast/shared/stack"
+)
+
+const repo = "../.."
+
+// TestStackAgrees: every step of the chain is a function in stack.yml and
+// every function in stack.yml is a step; only download carries a schedule.
+func TestStackAgrees(t *testing.T) {
+	f, err := stack.Load(filepath.Join(repo, "stack.yml"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, s := range Steps {
+		want = append(want, s.Name)
+	}
+	sort.Strings(want)
+	if got := f.Names(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("stack.yml functions %v, chain steps %v", got, want)
+	}
+	for _, s := range Steps {
+		fn := f.Functions[s.Name]
+		_, cron := fn.Schedule()
+		if cron != (s.Trigger == Cron) {
+			t.Errorf("%s: cron schedule in stack.yml = %v, chain trigger %s", s.Name, cron, s.Trigger)
+		}
+		if fn.Lang != "golang-http" {
+			t.Errorf("%s: lang %q", s.Name, fn.Lang)
+		}
+		if s.Trigger == Event && !contains(fn.Secrets, "arrestcast-pipeline-token") {
+			t.Errorf("%s: chained step without the pipeline token secret", s.Name)
+		}
+	}
+}
+
+// TestFaasdWebhooksAgree: faasd's MinIO declares exactly one webhook target
+// per evented step, at the step's function, with token and queue dir.
+func TestFaasdWebhooksAgree(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repo, "faasd", "docker-compose.services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file is a fragment of faasd's `services:` map: parse it as one.
+	var doc struct {
+		Services map[string]struct {
+			Environment []string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(append([]byte("services:\n"), raw...), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, kv := range doc.Services["minio"].Environment {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "MINIO_NOTIFY_WEBHOOK_") {
+			got[k] = v
+		}
+	}
+	want := WebhookEnv("http://gateway:8080", "__PIPELINE_TOKEN__", "/events")
+	if len(got) != len(want) {
+		t.Errorf("faasd declares %d webhook variables, the chain wants %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q in faasd, want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestRules: one rule per evented step, listening on the previous step's
+// manifests, with disjoint prefixes (MinIO refuses overlapping rules).
+func TestRules(t *testing.T) {
+	rules := Rules()
+	if len(rules) != len(Evented()) {
+		t.Fatalf("%d rules for %d evented steps", len(rules), len(Evented()))
+	}
+	for i, a := range rules {
+		if a.Suffix != ManifestSuffix || a.Prefix == "" {
+			t.Errorf("rule %d: %+v", i, a)
+		}
+		for j, b := range rules {
+			if i != j && a.Bucket == b.Bucket && (strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)) {
+				t.Errorf("rules %s and %s overlap", a.ARN, b.ARN)
+			}
+		}
+	}
+	merge, _ := Lookup("merge")
+	if !merge.Matches(DataBucket, "0-raw-data/monthly-data/2017-12/manifest.json") {
+		t.Error("merge does not listen to download's manifest")
+	}
+	if merge.Matches(DataBucket, "0-raw-data/monthly-data/2017-12/crimes.csv") {
+		t.Error("merge would start on a data file, not the manifest")
+	}
+	if merge.Matches(ModelsBucket, "0-raw-data/monthly-data/2017-12/manifest.json") {
+		t.Error("merge listens on the wrong bucket")
+	}
+}
+
+func TestOwns(t *testing.T) {
+	for key, want := range map[string]bool{
+		"1-enriched-data/crimes_enriched_2018-01-01.csv": true,
+		"2-processed-data/split/2018-01-01/train.csv":    true,
+		"ml-ready-data/2018-01-01/train.csv":             true,
+		"secrets/passwd":                                 false,
+		"1-enriched-data/../../etc":                      false,
+		"/0-raw-data/data/x":                             false,
+	} {
+		if Owns(DataBucket, key) != want {
+			t.Errorf("Owns(%q) = %v", key, !want)
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
