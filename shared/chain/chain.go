@@ -59,7 +59,7 @@ var Steps = []Step{
 	{Name: "scale", Trigger: Event, After: "encode", Bucket: DataBucket, Output: TempPrefix + "scale/"},
 	{Name: "balance", Trigger: Event, After: "scale", Bucket: DataBucket, Output: TempPrefix + "balance/"},
 	{Name: "features", Trigger: Event, After: "balance", Bucket: DataBucket, Output: "ml-ready-data/"},
-	{Name: "train", Trigger: Event, After: "features", Bucket: ModelsBucket, Output: "models/"},
+	{Name: "train", Trigger: Event, After: "features", Bucket: ModelsBucket, Output: "arrest/"},
 	{Name: "predict", Trigger: HTTP},
 }
 

@@ -1,0 +1,207 @@
+// Command pipeline runs every step of ArrestCast's chain in-process, from
+// the portal's CSV export to a trained model, over a local folder laid out
+// like the buckets (DIR/data/..., DIR/models/...), with the very code the
+// functions run (shared/pipeline.Execute). It prints per-step seconds, rows
+// and peak memory, and the model's test metrics.
+//
+//	go run ./cmd/pipeline -crimes data/chicago/crimes_2017.csv.gz \
+//	    -stations data/chicago/police_stations.csv -as-of 2018-01-01 -out /tmp/ac [-json]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/pipeline"
+	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/trigger"
+)
+
+type stepResult struct {
+	Step    string  `json:"step"`
+	Outcome string  `json:"outcome"`
+	Seconds float64 `json:"seconds"`
+	RowsIn  int64   `json:"rows_in"`
+	RowsOut int64   `json:"rows_out"`
+	Rejects int64   `json:"rejects"`
+	PeakMB  float64 `json:"peak_rss_mb"`
+}
+
+type summary struct {
+	AsOf     string             `json:"as_of"`
+	Rows     int64              `json:"rows"`
+	Steps    []stepResult       `json:"steps"`
+	Total    float64            `json:"total_seconds"`
+	Metrics  map[string]float64 `json:"metrics,omitempty"`
+	Features []string           `json:"features,omitempty"`
+	Artifact string             `json:"artifact,omitempty"`
+}
+
+func main() {
+	crimes := flag.String("crimes", "data/chicago/crimes_2017.csv.gz", "crimes, as the portal's CSV export (plain or .gz)")
+	stations := flag.String("stations", "data/chicago/police_stations.csv", "police stations CSV")
+	asOf := flag.String("as-of", "2018-01-01", "run date YYYY-MM-DD: the model learns from the 365 days before it")
+	out := flag.String("out", "", "output folder, laid out like the buckets (required)")
+	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
+	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
+	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
+	flag.Parse()
+	if *out == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	date, err := chain.ParseRunDate(*asOf)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pipeline:", err)
+		os.Exit(2)
+	}
+	lvl := slog.LevelInfo
+	if *asJSON {
+		lvl = slog.LevelWarn
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, date, *budget)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pipeline:", err)
+		os.Exit(1)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", " ")
+		_ = enc.Encode(s)
+		return
+	}
+	fmt.Printf("%-9s %8s %10s %10s %8s %9s\n", "step", "seconds", "rows in", "rows out", "rejects", "peak MB")
+	for _, st := range s.Steps {
+		fmt.Printf("%-9s %8.2f %10d %10d %8d %9.0f\n", st.Step, st.Seconds, st.RowsIn, st.RowsOut, st.Rejects, st.PeakMB)
+	}
+	fmt.Printf("%-9s %8.2f\n", "total", s.Total)
+	if len(s.Metrics) > 0 {
+		fmt.Printf("\nmodel (test set): ROC-AUC %.4f  AP %.4f  log loss %.4f  F1 %.4f  MCC %.4f  accuracy %.4f\n",
+			s.Metrics["roc_auc"], s.Metrics["average_precision"], s.Metrics["log_loss"], s.Metrics["f1"], s.Metrics["mcc"], s.Metrics["accuracy"])
+		fmt.Printf("features: %s\nartifact: %s\n", strings.Join(s.Features, ", "), s.Artifact)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from string, date time.Time, budget time.Duration) (*summary, error) {
+	dir, err := store.NewDir(out)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []string{chain.DataBucket, chain.ModelsBucket} {
+		if err := dir.EnsureBucket(ctx, b); err != nil {
+			return nil, err
+		}
+	}
+	env := &pipeline.Env{
+		Store: dir, Data: chain.DataBucket, Models: chain.ModelsBucket,
+		Source:  &pipeline.FileSource{CrimesPath: crimes, StationsPath: stations},
+		Log:     log,
+		Version: pipeline.Version,
+		Options: pipeline.Options{TrainBudget: budget},
+	}
+	s := &summary{AsOf: date.Format(chain.DateLayout)}
+	started := from == ""
+	t0 := time.Now()
+	for _, st := range chain.Steps {
+		if st.Trigger != chain.Cron && st.Trigger != chain.Event {
+			continue
+		}
+		if !started && st.Name != from {
+			continue
+		}
+		started = true
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		t := time.Now()
+		res := pipeline.Execute(ctx, env, st.Name, pipeline.Invocation{Kind: trigger.Manual, Date: date})
+		sr := stepResult{Step: st.Name, Outcome: res.Outcome, Seconds: time.Since(t).Seconds(), PeakMB: peakRSSMB()}
+		if res.Manifest != nil {
+			m := res.Manifest
+			sr.RowsIn, sr.RowsOut, sr.Rejects = m.RowsIn, m.RowsOut, m.Rejects
+			if st.Name == "download" {
+				s.Rows = m.RowsOut
+			}
+			if st.Name == "train" {
+				s.Metrics = map[string]float64{}
+				for _, k := range []string{"roc_auc", "average_precision"} {
+					if v, ok := m.Notes[k].(float64); ok {
+						s.Metrics[k] = v
+					}
+				}
+				if key, ok := m.Notes["artifact"].(string); ok {
+					s.Artifact = filepath.Join(out, chain.ModelsBucket, key)
+				}
+			}
+			if st.Name == "features" {
+				if fs, ok := m.Notes["features"].([]string); ok {
+					s.Features = fs
+				}
+			}
+		}
+		s.Steps = append(s.Steps, sr)
+		if res.Outcome != "done" && res.Outcome != "already-done" {
+			return s, fmt.Errorf("step %s: %s: %s", st.Name, res.Outcome, res.Reason)
+		}
+	}
+	s.Total = time.Since(t0).Seconds()
+	if s.Artifact != "" {
+		if err := fillMetrics(s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// fillMetrics reads the whole test-set summary from the artifact.
+func fillMetrics(s *summary) error {
+	b, err := os.ReadFile(s.Artifact)
+	if err != nil {
+		return err
+	}
+	var a struct {
+		Metrics map[string]float64 `json:"metrics"`
+		Recipe  struct {
+			Features []string `json:"features"`
+		} `json:"recipe"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	s.Metrics, s.Features = a.Metrics, a.Recipe.Features
+	return nil
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process's
+// resident memory (Linux: write 5 to clear_refs), so each step's peak is its own.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB reads VmHWM, the peak resident memory since the last reset.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

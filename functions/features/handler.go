@@ -1,0 +1,16 @@
+// Package function is ArrestCast's features step as an OpenFaaS function: the
+// handler parses its trigger and calls the step in shared/pipeline.
+package function
+
+import (
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/arrestcast/arrestcast/shared/pipeline"
+)
+
+var service = pipeline.NewService("features")
+
+// Handle answers MinIO's notifications, manual calls and probes.
+func Handle(req handler.Request) (handler.Response, error) {
+	return service.Handle(req), nil
+}

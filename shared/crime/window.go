@@ -1,0 +1,61 @@
+package crime
+
+import (
+	"fmt"
+	"io"
+)
+
+// window is a sliding read buffer: buf[start:end] is read but not consumed.
+// Parsers work on the window and, when a record runs past its end, call more
+// and parse the record again from start.
+type window struct {
+	r          io.Reader
+	buf        []byte
+	start, end int
+	eof        bool
+	err        error // read error other than io.EOF
+}
+
+const windowSize = 1 << 20
+
+func newWindow(r io.Reader) *window {
+	return &window{r: r, buf: make([]byte, windowSize)}
+}
+
+// more moves the unconsumed bytes to the front, grows the buffer when they
+// fill it, and reads more. It returns true if the window changed in any way
+// (so positions into buf are stale and parsing must restart), false when
+// nothing changed because no more bytes will come.
+func (w *window) more() bool {
+	if w.eof || w.err != nil {
+		return false
+	}
+	changed := false
+	if w.start > 0 {
+		w.end = copy(w.buf, w.buf[w.start:w.end])
+		w.start = 0
+		changed = true
+	}
+	if w.end == len(w.buf) {
+		nb := make([]byte, 2*len(w.buf))
+		copy(nb, w.buf[:w.end])
+		w.buf = nb
+		changed = true
+	}
+	for range 100 {
+		n, err := w.r.Read(w.buf[w.end:])
+		w.end += n
+		switch {
+		case err == io.EOF:
+			w.eof = true
+			return changed || n > 0
+		case err != nil:
+			w.err = fmt.Errorf("read: %w", err)
+			return changed || n > 0
+		case n > 0:
+			return true
+		}
+	}
+	w.err = fmt.Errorf("read: %w", io.ErrNoProgress)
+	return changed
+}

@@ -1,0 +1,5 @@
+package gbt
+
+import "os"
+
+func init() { devInPlace = os.Getenv("GBT_INPLACE") != "0" }

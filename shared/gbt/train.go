@@ -1,0 +1,280 @@
+package gbt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Fit trains a model on the column-major matrix X (X[j][i]) and labels y (0/1). It stops with ctx's error
+// when ctx is done (checked once per round).
+func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("gbt fit: %w", err)
+	}
+	if len(X) == 0 {
+		return nil, fmt.Errorf("gbt fit: no feature columns")
+	}
+	n := len(y)
+	for j, c := range X {
+		if len(c) != n {
+			return nil, fmt.Errorf("gbt fit: column %d has %d rows, labels %d", j, len(c), n)
+		}
+	}
+	if n < 2 {
+		return nil, fmt.Errorf("gbt fit: %d rows", n)
+	}
+	for i, v := range y {
+		if v > 1 {
+			return nil, fmt.Errorf("gbt fit: label %d at row %d is not 0/1", v, i)
+		}
+	}
+	rng := rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15))
+	threads := p.threads()
+
+	// Hold out the validation rows first, so bin edges and the base score see training rows only.
+	var trainRows, valRows []int32
+	if p.ValidationFraction > 0 {
+		trainRows, valRows = stratifiedHoldout(y, p.ValidationFraction, rng)
+		if len(valRows) == 0 || len(trainRows) < 2 {
+			return nil, fmt.Errorf("gbt fit: validation_fraction %v leaves %d training and %d validation rows",
+				p.ValidationFraction, len(trainRows), len(valRows))
+		}
+	}
+
+	ub := fitEdges(X, trainRows, p, rng, threads)
+	t := &trainer{p: p, threads: threads, rng: rng}
+	t.bins = binRows(X, ub, trainRows, threads)
+	t.nb = make([]int, len(X))
+	for j := range ub {
+		t.nb[j] = len(ub[j]) + 1
+	}
+	if trainRows == nil {
+		t.y = y
+	} else {
+		t.y = make([]uint8, len(trainRows))
+		for k, r := range trainRows {
+			t.y[k] = y[r]
+		}
+	}
+	var val *binned
+	var yVal []uint8
+	var valMargin []float64
+	if valRows != nil {
+		val = binRows(X, ub, valRows, threads)
+		yVal = make([]uint8, len(valRows))
+		for k, r := range valRows {
+			yVal[k] = y[r]
+		}
+	}
+
+	nt := len(t.y)
+	pos := 0
+	for _, v := range t.y {
+		pos += int(v)
+	}
+	base := 0.0
+	switch {
+	case p.BaseProba > 0:
+		base = math.Log(p.BaseProba / (1 - p.BaseProba))
+	case pos > 0 && pos < nt:
+		base = math.Log(float64(pos) / float64(nt-pos))
+	}
+	t.base = base
+	if val != nil {
+		valMargin = make([]float64, val.n)
+		for i := range valMargin {
+			valMargin[i] = base
+		}
+	}
+	t.initRecords()
+
+	var trees [][]tnode
+	var valLoss []float64
+	best, bestLoss := -1, math.Inf(1)
+	for round := 0; round < p.NumTrees; round++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
+		}
+		tree := t.growTree()
+		trees = append(trees, tree)
+		if val != nil {
+			loss := addTreeBinned(tree, val, t.nb, valMargin, yVal, t.threads)
+			valLoss = append(valLoss, loss)
+			if loss < bestLoss {
+				best, bestLoss = round, loss
+			}
+			if p.EarlyStoppingRounds > 0 && round-best >= p.EarlyStoppingRounds {
+				break
+			}
+		}
+	}
+	if best < 0 || p.EarlyStoppingRounds == 0 {
+		best = len(trees) - 1
+	}
+	return buildModel(trees[:best+1], ub, t.nb, base, p, best, valLoss), nil
+}
+
+// fitEdges learns bin upper bounds per feature from (a sample of) the training rows.
+func fitEdges(X [][]float64, trainRows []int32, p Params, rng *rand.Rand, threads int) [][]float64 {
+	n := len(X[0])
+	if trainRows != nil {
+		n = len(trainRows)
+	}
+	var sample []int32
+	if p.BinSampleRows > 0 && n > p.BinSampleRows {
+		perm := rng.Perm(n)[:p.BinSampleRows]
+		slices.Sort(perm)
+		sample = make([]int32, len(perm))
+		for k, v := range perm {
+			if trainRows != nil {
+				sample[k] = trainRows[v]
+			} else {
+				sample[k] = int32(v)
+			}
+		}
+	} else if trainRows != nil {
+		sample = trainRows
+	}
+	ub := make([][]float64, len(X))
+	runChunks(len(X), threads, func(j int) {
+		col := X[j]
+		var vals []float64
+		if sample == nil {
+			vals = make([]float64, 0, len(col))
+			for _, v := range col {
+				if v == v {
+					vals = append(vals, v)
+				}
+			}
+		} else {
+			vals = make([]float64, 0, len(sample))
+			for _, r := range sample {
+				if v := col[r]; v == v {
+					vals = append(vals, v)
+				}
+			}
+		}
+		ub[j] = binEdges(vals, p.MaxBins)
+	})
+	return ub
+}
+
+// stratifiedHoldout draws about frac of each class's rows as validation rows; both lists come back sorted.
+func stratifiedHoldout(y []uint8, frac float64, rng *rand.Rand) (train, val []int32) {
+	var byClass [2][]int32
+	for i, v := range y {
+		byClass[v] = append(byClass[v], int32(i))
+	}
+	isVal := make([]bool, len(y))
+	for _, rows := range byClass {
+		k := int(math.Round(frac * float64(len(rows))))
+		rng.Shuffle(len(rows), func(a, b int) { rows[a], rows[b] = rows[b], rows[a] })
+		for _, r := range rows[:k] {
+			isVal[r] = true
+		}
+	}
+	for i, v := range isVal {
+		if v {
+			val = append(val, int32(i))
+		} else {
+			train = append(train, int32(i))
+		}
+	}
+	return train, val
+}
+
+// treeValueBinned walks a training tree on a binned row.
+func treeValueBinned(nodes []tnode, row []uint8, nb []int) float64 {
+	i := int32(0)
+	for {
+		n := &nodes[i]
+		if n.left < 0 {
+			return n.value
+		}
+		b := int(row[n.feat])
+		switch {
+		case b <= int(n.bin):
+			i = n.left
+		case b == nb[n.feat] && n.defLeft:
+			i = n.left
+		default:
+			i = n.left + 1
+		}
+	}
+}
+
+// addTreeBinned adds a tree to the validation margins and returns the validation log loss.
+func addTreeBinned(nodes []tnode, val *binned, nb []int, margin []float64, y []uint8, threads int) float64 {
+	const chunk = 8192
+	nc := (val.n + chunk - 1) / chunk
+	partial := make([]float64, nc)
+	parallelChunks(val.n, chunk, threads, func(c, lo, hi int) {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			margin[i] += treeValueBinned(nodes, val.row(i), nb)
+			s += logLoss(margin[i], y[i])
+		}
+		partial[c] = s
+	})
+	s := 0.0
+	for _, v := range partial {
+		s += v
+	}
+	return s / float64(val.n)
+}
+
+// logLoss of a margin z for label y, computed without overflow: log(1+exp(-z)) or log(1+exp(z)).
+func logLoss(z float64, y uint8) float64 {
+	if y == 0 {
+		z = -z
+	}
+	if z > 0 {
+		return math.Log1p(math.Exp(-z))
+	}
+	return -z + math.Log1p(math.Exp(z))
+}
+
+// buildModel converts training trees (bin thresholds) into the flat prediction layout (raw thresholds).
+func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Params, best int, valLoss []float64) *Model {
+	f := len(ub)
+	m := &Model{
+		numFeatures:      f,
+		baseScore:        base,
+		upperBounds:      ub,
+		importanceGain:   make([]float64, f),
+		importanceSplits: make([]int, f),
+		params:           p,
+		bestIteration:    best,
+		validationLoss:   valLoss,
+	}
+	total := 0
+	for _, tr := range trees {
+		total += len(tr)
+	}
+	m.nodes = make([]node, 0, total)
+	for _, tr := range trees {
+		off := int32(len(m.nodes))
+		m.roots = append(m.roots, off)
+		for _, n := range tr {
+			if n.left < 0 {
+				m.nodes = append(m.nodes, node{thr: n.value, left: -1})
+				continue
+			}
+			thr := math.Inf(1) // split after the last regular bin: every non-missing value goes left
+			if int(n.bin) < nb[n.feat]-1 {
+				thr = ub[n.feat][n.bin]
+			}
+			feat := uint32(n.feat)
+			if n.defLeft {
+				feat |= defaultLeftBit
+			}
+			m.nodes = append(m.nodes, node{thr: thr, left: n.left + off, feat: feat})
+			m.importanceGain[n.feat] += n.gain
+			m.importanceSplits[n.feat]++
+		}
+	}
+	return m
+}

@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"hash/maphash"
+	"math"
+
+	"github.com/arrestcast/arrestcast/shared/table"
+)
+
+// distinctRows returns the indices of the first occurrence of every distinct
+// row of t (pandas' drop_duplicates(keep="first")), in order.
+func distinctRows(t *table.Table) []int {
+	cols := t.Columns()
+	n := t.Len()
+	seed := maphash.MakeSeed()
+	byHash := make(map[uint64][]int, n)
+	keep := make([]int, 0, n)
+	var h maphash.Hash
+	var b [8]byte
+	put := func(u uint64) {
+		for k := range b {
+			b[k] = byte(u >> (8 * k))
+		}
+		h.Write(b[:])
+	}
+	for i := 0; i < n; i++ {
+		h.SetSeed(seed)
+		for _, c := range cols {
+			switch c.Kind {
+			case table.Numeric:
+				v := c.Nums[i]
+				if math.IsNaN(v) {
+					put(0x7ff8000000000001) // all NaNs are one missing value
+				} else {
+					put(math.Float64bits(v + 0)) // -0 == +0
+				}
+			case table.Categorical:
+				// Equal strings have equal codes within one column.
+				put(uint64(uint32(c.Codes[i])))
+			case table.Bool:
+				put(uint64(uint8(c.Bools[i])))
+			case table.Time:
+				put(uint64(c.Times[i]))
+			}
+		}
+		sum := h.Sum64()
+		dup := false
+		for _, j := range byHash[sum] {
+			if sameRow(cols, i, j) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			byHash[sum] = append(byHash[sum], i)
+			keep = append(keep, i)
+		}
+	}
+	return keep
+}
+
+func sameRow(cols []*table.Column, i, j int) bool {
+	for _, c := range cols {
+		switch c.Kind {
+		case table.Numeric:
+			a, b := c.Nums[i], c.Nums[j]
+			if a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
+				return false
+			}
+		case table.Categorical:
+			if c.Codes[i] != c.Codes[j] {
+				return false
+			}
+		case table.Bool:
+			if c.Bools[i] != c.Bools[j] {
+				return false
+			}
+		case table.Time:
+			if c.Times[i] != c.Times[j] {
+				return false
+			}
+		}
+	}
+	return true
+}

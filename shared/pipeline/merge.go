@@ -1,0 +1,110 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/arrestcast/arrestcast/shared/table"
+)
+
+func init() { Register("merge", Merge) }
+
+// Merge appends the downloaded months to the newest 12-month file before the
+// run date, keeps the rows dated in [run date − 365 days, run date) — cut by
+// the run's date, never by the wall clock — and drops duplicate IDs, keeping
+// the most recently updated record.
+func Merge(ctx context.Context, r *Run) error {
+	var parts []*table.Table
+	prevKey, ok, err := latestRolling(ctx, r.Env, r.Date)
+	if err != nil {
+		return err
+	}
+	if ok {
+		t, err := r.GetTable(ctx, prevKey)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, t)
+		r.Note("previous_window", prevKey)
+	}
+	var stations string
+	for _, o := range r.Prev.Outputs {
+		switch {
+		case strings.HasSuffix(o.Key, "/crimes.csv"):
+			t, err := r.GetTable(ctx, o.Key)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, t)
+		case strings.HasSuffix(o.Key, "/police_stations.csv"):
+			stations = o.Key
+		}
+	}
+	if stations == "" {
+		return Permanentf("download's manifest names no police stations file")
+	}
+	var in int64
+	for _, p := range parts {
+		in += int64(p.Len())
+	}
+	r.Count(in, 0, 0)
+	all, err := table.Concat(parts...)
+	if err != nil {
+		return &Permanent{fmt.Errorf("concatenate months: %w", err)}
+	}
+	lo, hi := table.WallSeconds(r.Date.Add(-Window)), table.WallSeconds(r.Date)
+	dates, err := all.Lookup("date", table.Time)
+	if err != nil {
+		return &Permanent{err}
+	}
+	inWindow := all.Filter(func(i int) bool { d := dates.Times[i]; return d != table.NoTime && d >= lo && d < hi })
+	out, dups, err := latestByID(inWindow)
+	if err != nil {
+		return &Permanent{err}
+	}
+	if out.Len() == 0 {
+		return Permanentf("no crimes dated in the window [%s, %s)", day(r.Date.Add(-Window)), day(r.Date))
+	}
+	if _, err := r.PutTable(ctx, RollingKey(r.Date), out); err != nil {
+		return err
+	}
+	r.Count(0, int64(out.Len()), 0)
+	r.Note("outside_window", all.Len()-inWindow.Len())
+	r.Note("duplicate_ids", dups)
+	r.Note("stations", stations)
+	return nil
+}
+
+// latestByID keeps one row per id: the one updated last (ties: the later row,
+// i.e. the newer download). Rows keep their order of first appearance.
+func latestByID(t *table.Table) (*table.Table, int, error) {
+	ids, err := t.Lookup("id", table.Numeric)
+	if err != nil {
+		return nil, 0, err
+	}
+	upd := t.Col("updated_on")
+	best := make(map[int64]int, t.Len())
+	order := make([]int64, 0, t.Len())
+	for i, v := range ids.Nums {
+		if math.IsNaN(v) {
+			continue
+		}
+		id := int64(v)
+		j, seen := best[id]
+		if !seen {
+			best[id] = i
+			order = append(order, id)
+			continue
+		}
+		if upd == nil || upd.Kind != table.Time || upd.Times[i] >= upd.Times[j] {
+			best[id] = i
+		}
+	}
+	rows := make([]int, len(order))
+	for k, id := range order {
+		rows[k] = best[id]
+	}
+	return t.Select(rows), t.Len() - len(rows), nil
+}

@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/trigger"
+)
+
+// Service is a step behind an OpenFaaS handler: it parses the trigger,
+// checks the pipeline token, connects to the store and the database on first
+// use (a probe works before either is reachable), and calls Execute.
+type Service struct {
+	Step string
+	// Connect builds the Env (NewEnv by default); tests replace it.
+	Connect func(ctx context.Context) (*Env, error)
+
+	mu    sync.Mutex
+	env   *Env
+	token string
+}
+
+// NewService returns the service of one step.
+func NewService(step string) *Service {
+	return &Service{Step: step, Connect: func(ctx context.Context) (*Env, error) { return NewEnv(ctx, step) }}
+}
+
+// Handle answers one call.
+func (s *Service) Handle(req handler.Request) handler.Response {
+	tr, perr := trigger.Parse(req)
+	if perr != nil {
+		return trigger.Fail(perr)
+	}
+	if tr.Kind == trigger.Probe {
+		return trigger.JSON(http.StatusOK, map[string]string{"status": "ok", "step": s.Step})
+	}
+	cronAllowed := tr.Kind == trigger.Cron && s.Step == "download"
+	if !cronAllowed {
+		token, err := s.pipelineToken()
+		if err != nil {
+			return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"})
+		}
+		if !trigger.Authorize(req.Header, token) {
+			return trigger.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"})
+		}
+	}
+	if tr.Kind == trigger.Cron && s.Step != "download" {
+		return trigger.Fail(&trigger.Error{Status: http.StatusBadRequest, Message: "only download runs on the cron trigger"})
+	}
+	if st, _ := chain.Lookup(s.Step); tr.Kind == trigger.Event && !st.Matches(tr.Bucket, tr.Key) {
+		// Acknowledged, so MinIO does not retry it; nothing is read.
+		return trigger.JSON(http.StatusOK, Result{Step: s.Step, Outcome: "ignored", Reason: "not a key this step listens to"})
+	}
+	ctx := req.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	env, err := s.connect(ctx)
+	if err != nil {
+		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store or database unavailable; retry"})
+	}
+	res := Execute(ctx, env, s.Step, Invocation{Kind: tr.Kind, Bucket: tr.Bucket, Key: tr.Key, ETag: tr.ETag, Date: tr.AsOf, From: tr.From, To: tr.To})
+	return trigger.JSON(res.Status, res)
+}
+
+func (s *Service) pipelineToken() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" {
+		t, err := config.Secret(config.SecretPipelineToken)
+		if err != nil {
+			return "", err
+		}
+		if t == "" {
+			return "", fmt.Errorf("secret %s is empty", config.SecretPipelineToken)
+		}
+		s.token = t
+	}
+	return s.token, nil
+}
+
+// connect builds the Env once; a failure is retried on the next call.
+func (s *Service) connect(ctx context.Context) (*Env, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env != nil {
+		return s.env, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	env, err := s.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.env = env
+	return env, nil
+}
+
+// Env connects (once) and returns the step's Env, for handlers that offer
+// more than the step (train's manual promotion).
+func (s *Service) Env(ctx context.Context) (*Env, error) { return s.connect(ctx) }
+
+// Token checks the pipeline token of a request.
+func (s *Service) Token(req handler.Request) (ok bool, configured bool) {
+	token, err := s.pipelineToken()
+	if err != nil {
+		return false, false
+	}
+	return trigger.Authorize(req.Header, token), true
+}

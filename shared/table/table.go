@@ -1,0 +1,160 @@
+package table
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Table is a set of named columns of equal length. The zero value is an
+// empty table with no columns.
+type Table struct {
+	cols []*Column
+	rows int
+}
+
+// New returns a table of the given columns (not copied). Names must be unique
+// and non-empty, lengths equal, categorical codes inside their dictionary.
+func New(cols ...*Column) (*Table, error) {
+	t := &Table{}
+	for _, c := range cols {
+		if c != nil && t.index(c.Name) >= 0 {
+			return nil, fmt.Errorf("new table: duplicate column %q", c.Name)
+		}
+		if err := t.Set(c); err != nil {
+			return nil, fmt.Errorf("new table: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return t.rows }
+
+// Columns returns the columns in order. The slice is the table's own: do not
+// modify it.
+func (t *Table) Columns() []*Column { return t.cols }
+
+// Names returns the column names in order.
+func (t *Table) Names() []string {
+	out := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func (t *Table) index(name string) int {
+	for i, c := range t.cols {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Col returns the column with that name, or nil.
+func (t *Table) Col(name string) *Column {
+	if i := t.index(name); i >= 0 {
+		return t.cols[i]
+	}
+	return nil
+}
+
+// Lookup returns the column with that name and kind, or an error saying
+// which of the two is wrong.
+func (t *Table) Lookup(name string, kind Kind) (*Column, error) {
+	c := t.Col(name)
+	if c == nil {
+		return nil, fmt.Errorf("column %q: not in table", name)
+	}
+	if c.Kind != kind {
+		return nil, fmt.Errorf("column %q: is %s, want %s", name, c.Kind, kind)
+	}
+	return c, nil
+}
+
+// Set adds c at the end, or replaces the column of the same name in place.
+// Its length must match the table's (any length for the first column).
+func (t *Table) Set(c *Column) error {
+	if c == nil || c.Name == "" {
+		return fmt.Errorf("set column: nil column or empty name")
+	}
+	if err := c.check(); err != nil {
+		return fmt.Errorf("set column: %w", err)
+	}
+	i := t.index(c.Name)
+	only := len(t.cols) == 0 || (len(t.cols) == 1 && i == 0)
+	if !only && c.Len() != t.rows {
+		return fmt.Errorf("set column %q: %d rows, table has %d", c.Name, c.Len(), t.rows)
+	}
+	t.rows = c.Len()
+	if i >= 0 {
+		t.cols[i] = c
+	} else {
+		t.cols = append(t.cols, c)
+	}
+	return nil
+}
+
+// Drop removes the named columns; names not in the table are ignored.
+func (t *Table) Drop(names ...string) {
+	t.cols = slices.DeleteFunc(t.cols, func(c *Column) bool { return slices.Contains(names, c.Name) })
+	if len(t.cols) == 0 {
+		t.rows = 0
+	}
+}
+
+// Rename renames a column. The column is copied (data shared) so tables that
+// share it keep the old name.
+func (t *Table) Rename(old, name string) error {
+	i := t.index(old)
+	if i < 0 {
+		return fmt.Errorf("rename %q: not in table", old)
+	}
+	if name == "" || (name != old && t.index(name) >= 0) {
+		return fmt.Errorf("rename %q to %q: empty or taken", old, name)
+	}
+	c := *t.cols[i]
+	c.Name = name
+	t.cols[i] = &c
+	return nil
+}
+
+// Keep returns a new table with the named columns in that order. Column data
+// is shared.
+func (t *Table) Keep(names ...string) (*Table, error) {
+	out := &Table{cols: make([]*Column, 0, len(names)), rows: t.rows}
+	for _, n := range names {
+		c := t.Col(n)
+		if c == nil {
+			return nil, fmt.Errorf("keep: column %q not in table", n)
+		}
+		if out.index(n) >= 0 {
+			return nil, fmt.Errorf("keep: column %q named twice", n)
+		}
+		out.cols = append(out.cols, c)
+	}
+	return out, nil
+}
+
+// Select returns a new table of the given rows (in that order, repeats
+// allowed), every column gathered. It panics on a row out of range, like a
+// slice index.
+func (t *Table) Select(rows []int) *Table {
+	out := &Table{cols: make([]*Column, len(t.cols)), rows: len(rows)}
+	for i, c := range t.cols {
+		out.cols[i] = c.gather(rows)
+	}
+	return out
+}
+
+// Filter returns Select of the rows i for which keep(i) is true.
+func (t *Table) Filter(keep func(i int) bool) *Table {
+	var rows []int
+	for i := range t.rows {
+		if keep(i) {
+			rows = append(rows, i)
+		}
+	}
+	return t.Select(rows)
+}
