@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,20 @@ func main() {
 	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
 	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pipeline:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "pipeline:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *out == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -77,6 +91,7 @@ func main() {
 	s, err := run(ctx, log, *crimes, *stations, *out, *from, date, *budget)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 	if *asJSON {
@@ -155,6 +170,9 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 			}
 		}
 		s.Steps = append(s.Steps, sr)
+		if st.Name == "download" {
+			env.Source = nil // the loaded file is download's alone: later steps' memory is their own
+		}
 		if res.Outcome != "done" && res.Outcome != "already-done" {
 			return s, fmt.Errorf("step %s: %s: %s", st.Name, res.Outcome, res.Reason)
 		}

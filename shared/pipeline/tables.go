@@ -4,22 +4,30 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/arrestcast/arrestcast/shared/crime"
+	"github.com/arrestcast/arrestcast/shared/store"
 	"github.com/arrestcast/arrestcast/shared/table"
 )
 
 // GetTable reads one of the project's CSV tables. Rows the reader refuses
 // are counted as the run's rejects (the writer was ours, so there should be none).
 func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
-	b, err := r.Get(ctx, key)
+	rc, obj, err := r.Env.Store.Get(ctx, r.Env.Data, key)
 	if err != nil {
 		return nil, err
 	}
-	res, err := crime.ReadCSV(ctx, bytes.NewReader(b))
+	defer rc.Close()
+	// Parsed as it streams in: the file's bytes are never held whole.
+	res, err := crime.ReadCSV(ctx, &sizedReader{r: rc, n: int(obj.Size)})
 	if err != nil {
+		if store.IsTransient(err) || ctx.Err() != nil {
+			return nil, fmt.Errorf("read %s: %w", key, err)
+		}
 		return nil, &Permanent{fmt.Errorf("read %s: %w", key, err)}
 	}
+	r.m.Inputs = append(r.m.Inputs, Ref{Bucket: r.Env.Data, Key: key, ETag: obj.ETag, Size: obj.Size})
 	if n := len(res.Rejects); n > 0 {
 		r.Count(0, 0, int64(n))
 		r.Note("rejects_"+key, n)
@@ -30,11 +38,49 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 // PutTable writes t as the project's CSV under key in the data bucket.
 func (r *Run) PutTable(ctx context.Context, key string, t *table.Table) (Ref, error) {
 	var buf bytes.Buffer
-	buf.Grow(t.Len() * 64)
+	buf.Grow(csvSize(t))
 	if err := crime.WriteCSV(ctx, &buf, t); err != nil {
 		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
 	}
 	return r.Put(ctx, "", key, buf.Bytes(), "text/csv", int64(t.Len()))
+}
+
+// sizedReader tells the CSV reader how many bytes are left, so it sizes its
+// columns once.
+type sizedReader struct {
+	r io.Reader
+	n int
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n -= n
+	return n, err
+}
+
+func (s *sizedReader) Len() int { return max(s.n, 0) }
+
+// csvSize bounds the size of t as CSV, so the buffer is allocated once
+// (growing a 60 MB buffer by doubling costs more than writing it).
+func csvSize(t *table.Table) int {
+	per := 2
+	for _, c := range t.Columns() {
+		switch c.Kind {
+		case table.Numeric:
+			per += 24
+		case table.Bool:
+			per += 6
+		case table.Time:
+			per += 20
+		case table.Categorical:
+			w := 0
+			for _, s := range c.Dict {
+				w = max(w, len(s))
+			}
+			per += w + 3
+		}
+	}
+	return 64 + t.Len()*per
 }
 
 // PutRejects writes refused input records with their reasons.

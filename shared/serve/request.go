@@ -51,33 +51,35 @@ type flex struct {
 	null bool
 	str  string
 	num  float64
-	kind byte // 's', 'n', 'b'
+	kind byte // 's', 'n', 'b', or 'x' for an object or array (refused by check, naming the field)
 	b    bool
 }
 
+// UnmarshalJSON never fails on a well-formed value: the field's check
+// refuses what it cannot take, so the error names the field.
 func (f *flex) UnmarshalJSON(data []byte) error {
 	f.set = true
 	switch {
 	case len(data) == 0:
-		return errors.New("empty")
+		f.kind = 'x'
 	case data[0] == '"':
 		f.kind = 's'
 		return json.Unmarshal(data, &f.str)
 	case string(data) == "null":
 		f.null = true
-		return nil
 	case string(data) == "true" || string(data) == "false":
 		f.kind, f.b = 'b', data[0] == 't'
-		return nil
 	case data[0] == '-' || (data[0] >= '0' && data[0] <= '9'):
 		v, err := strconv.ParseFloat(string(data), 64)
-		if err != nil {
-			return err
+		if err != nil || math.IsInf(v, 0) {
+			f.kind = 'x'
+			return nil
 		}
 		f.kind, f.num = 'n', v
-		return nil
+	default:
+		f.kind = 'x'
 	}
-	return errors.New("want a string, number or boolean")
+	return nil
 }
 
 // inRecord is the portal API's record (snake_case); other fields are ignored.
