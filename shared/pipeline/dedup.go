@@ -41,6 +41,9 @@ func distinctRows(t *table.Table) []int {
 				put(uint64(uint8(c.Bools[i])))
 			case table.Time:
 				put(uint64(c.Times[i]))
+			case table.Text:
+				h.WriteString(c.Strs[i])
+				h.WriteByte(0)
 			}
 		}
 		sum := h.Sum64()
@@ -77,6 +80,10 @@ func sameRow(cols []*table.Column, i, j int) bool {
 			}
 		case table.Time:
 			if c.Times[i] != c.Times[j] {
+				return false
+			}
+		case table.Text:
+			if c.Strs[i] != c.Strs[j] {
 				return false
 			}
 		}

@@ -15,9 +15,13 @@ import (
 const Window = 365 * 24 * time.Hour
 
 // downloadMonths plans a download: the run date and the months to fetch.
-// The cron tick and {"as_of"} fetch the month that ended before the run date,
-// or, on the first run (no 12-month file before that date yet), every month
-// the 365-day window touches; {"from","to"} backfills those months.
+// The cron tick and {"as_of"} fetch every month from the one holding the
+// newest 12-month file before the run date to the month that ended before it
+// (the run's own month up to that day mid-month): one month on a monthly
+// cadence, more after a skipped month, so the window never has a hole. On
+// the first run (no 12-month file before that date yet), or when the newest
+// is older than the window, every month the 365-day window touches;
+// {"from","to"} backfills those months.
 func downloadMonths(ctx context.Context, env *Env, inv Invocation) ([]Month, time.Time, error) {
 	if inv.From != "" {
 		from, err := ParseMonth(inv.From)
@@ -45,33 +49,19 @@ func downloadMonths(ctx context.Context, env *Env, inv Invocation) ([]Month, tim
 		}
 		date = chain.RunDate(now().UTC())
 	}
-	first, err := isFirstRun(ctx, env, date)
+	first := MonthOf(date.Add(-Window))
+	prev, ok, err := latestRolling(ctx, env, date)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	last := LastMonth(date)
-	if !first {
-		return []Month{last}, date, nil
+	if d, _ := rollingDate(prev); ok && first.Before(MonthOf(d)) {
+		first = MonthOf(d) // merge appends to that file: fetch from where it ends
 	}
 	var months []Month
-	for m := MonthOf(date.Add(-Window)); !last.Before(m); m = m.Next() {
+	for m, last := first, LastMonth(date); !last.Before(m); m = m.Next() {
 		months = append(months, m)
 	}
 	return months, date, nil
-}
-
-// isFirstRun reports whether no 12-month file exists before date.
-func isFirstRun(ctx context.Context, env *Env, date time.Time) (bool, error) {
-	objs, err := env.Store.List(ctx, env.Data, "0-raw-data/data/crimes_12m_")
-	if err != nil {
-		return false, fmt.Errorf("list rolling files: %w", err)
-	}
-	for _, o := range objs {
-		if d, ok := rollingDate(o.Key); ok && d.Before(date) {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // rollingDate reads the run date of a rolling-window data file key.

@@ -97,6 +97,12 @@ func Execute(ctx context.Context, env *Env, step string, inv Invocation) Result 
 			return fail(res, http.StatusOK, "ignored", "not a key this step listens to")
 		}
 		prev, obj, err := readManifest(ctx, env, inv.Bucket, inv.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			// No such object (a stale or forged event): no redelivery will
+			// find it either, so it is acknowledged rather than retried forever.
+			log.Warn("event for a missing object", "bucket", inv.Bucket, "key", inv.Key)
+			return fail(res, http.StatusOK, "ignored", "triggering manifest does not exist")
+		}
 		if err != nil {
 			return failErr(res, log, err, "read triggering manifest")
 		}
@@ -144,11 +150,13 @@ func Execute(ctx context.Context, env *Env, step string, inv Invocation) Result 
 	// Done already for this input? The manifest is the truth; the tracker
 	// arbitrates attempts running at the same time.
 	mkey := ManifestKey(step, run.Date)
-	if done, _, err := readManifest(ctx, env, manifestBucket(env, step), mkey); err == nil && done.Status == "done" && done.Trigger == input.Key+"@"+input.ETag {
-		res.Manifest = done
-		return fail(res, http.StatusOK, "already-done", "outputs exist for this input")
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+	done, _, err := readManifest(ctx, env, manifestBucket(env, step), mkey)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return failErr(res, log, err, "read own manifest")
+	}
+	if err == nil && done.Status == "done" && done.Trigger == input.Key+"@"+input.ETag {
+		res.Manifest = done
+		return repairRecord(ctx, env, res, log, run.Date, step, input, done)
 	}
 	var claim Claim
 	if env.Tracker != nil {
@@ -169,12 +177,14 @@ func Execute(ctx context.Context, env *Env, step string, inv Invocation) Result 
 
 	run.m = Manifest{Step: step, RunDate: res.RunDate, Trigger: input.Key + "@" + input.ETag, CodeVersion: env.Version, Started: run.started.UTC()}
 	log.Info("step started", "trigger", inv.Kind.String(), "input", input.Key)
-	err := fn(ctx, run)
+	err = fn(ctx, run)
 	if err == nil {
 		run.m.Status = "done"
 		run.m.Seconds = time.Since(run.started).Seconds()
-		_, err = run.PutJSON(ctx, manifestBucket(env, step), mkey, &run.m)
-		run.m.Outputs = run.m.Outputs[:len(run.m.Outputs)-1] // the manifest is not its own output
+		n := len(run.m.Outputs)
+		if _, err = run.PutJSON(ctx, manifestBucket(env, step), mkey, &run.m); err == nil {
+			run.m.Outputs = run.m.Outputs[:n] // the manifest is not its own output
+		}
 	}
 	if err != nil {
 		permanent := IsPermanent(err)
@@ -194,14 +204,41 @@ func Execute(ctx context.Context, env *Env, step string, inv Invocation) Result 
 	res.Manifest = &m
 	if claim != nil {
 		if err := claim.Finish(context.WithoutCancel(ctx), &m); err != nil {
-			// Outputs and manifest are written: the chain goes on. The
-			// tracking row is repaired by the next Begin, which sees the manifest.
+			// Outputs and manifest are complete (the chain goes on), but the
+			// record is not: 503 so the event comes back and repairRecord
+			// finishes the record once the attempt's lease has expired.
 			log.Error("record success", "err", err)
+			return fail(res, http.StatusServiceUnavailable, "retry", "outputs written; recording the run failed; will be retried")
 		}
 	}
 	log.Info("step done", "seconds", m.Seconds, "rows_in", m.RowsIn, "rows_out", m.RowsOut, "rejects", m.Rejects)
 	res.Outcome, res.Status = "done", http.StatusOK
 	return res
+}
+
+// repairRecord answers a step whose manifest already exists for this input,
+// and makes sure the run-tracking tables say so: an attempt that wrote its
+// manifest but could not record success left a running row; once its lease
+// expires, this delivery records it as done from the manifest.
+func repairRecord(ctx context.Context, env *Env, res Result, log interface {
+	Error(string, ...any)
+}, date time.Time, step string, input Ref, done *Manifest) Result {
+	if env.Tracker == nil {
+		return fail(res, http.StatusOK, "already-done", "outputs exist for this input")
+	}
+	c, outcome, err := env.Tracker.Begin(ctx, date, step, input, Lease)
+	if err != nil {
+		return failErr(res, log, err, "check run record")
+	}
+	switch outcome {
+	case InProgress:
+		return fail(res, http.StatusServiceUnavailable, "in-progress", "outputs exist; the attempt that wrote them is still recorded as running; retry later")
+	case Proceed:
+		if err := c.Finish(context.WithoutCancel(ctx), done); err != nil {
+			return failErr(res, log, err, "repair run record")
+		}
+	}
+	return fail(res, http.StatusOK, "already-done", "outputs exist for this input")
 }
 
 func manifestBucket(env *Env, step string) string {

@@ -93,7 +93,8 @@ func Split(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{fmt.Errorf("split: %w", err)}
 	}
-	t.Drop(recipe.ColDate, recipe.ColDescription)
+	// date stays until encode: train compares models on the rows a champion never saw.
+	t.Drop(recipe.ColDescription)
 	train, test := t.Select(trainIdx), t.Select(testIdx)
 	fill, err := recipe.FitFill(train)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/arrestcast/arrestcast/shared/metrics"
+	"github.com/arrestcast/arrestcast/shared/recipe"
 	"github.com/arrestcast/arrestcast/shared/registry"
 	"github.com/arrestcast/arrestcast/shared/store"
 	"github.com/arrestcast/arrestcast/shared/table"
@@ -24,7 +26,11 @@ type ModelRegistry struct {
 	Models string
 }
 
-// Registered reports the model already registered for a run date.
+// Registered reports the model already registered for a run date: an
+// earlier train attempt registered it and failed before its manifest. If
+// that attempt also failed before applying its decision to promote (the
+// model never was champion), the promotion is made now, unless the champion
+// it was compared with has been replaced since.
 func (m ModelRegistry) Registered(ctx context.Context, d time.Time) (int, bool, error) {
 	mod, err := m.Reg.ByRunDate(ctx, d)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -32,6 +38,12 @@ func (m ModelRegistry) Registered(ctx context.Context, d time.Time) (int, bool, 
 	}
 	if err != nil {
 		return 0, false, err
+	}
+	if dec := mod.Decision; dec != nil && dec.Promote && mod.Role == registry.Challenger && mod.PromotedAt.IsZero() {
+		err := m.Reg.PromoteIfChampion(ctx, mod.Version, dec.ChampionVersion, dec.Reason, registry.ActorTrain)
+		if err != nil && !errors.Is(err, registry.ErrChampionChanged) {
+			return 0, false, err
+		}
 	}
 	return mod.Version, true, nil
 }
@@ -55,13 +67,12 @@ func (m ModelRegistry) Record(ctx context.Context, r *Run, out *TrainOutcome, ar
 		Duration: time.Since(r.started), CodeVersion: r.Env.Version,
 	}
 	for attempt := 0; ; attempt++ {
-		champVersion, champScores, err := m.scoreChampion(ctx, rawTest)
+		champVersion, champScores, challenger, rows, err := m.compare(ctx, rawTest, c.Proba)
 		if err != nil {
 			return err
 		}
-		challenger := registry.Scores{ROCAUC: c.Report.ROCAUC, AveragePrecision: c.Report.AveragePrecision}
 		d := registry.Judge(challenger, champVersion, champScores)
-		d.TestSet = TestKey("outliers", r.Date)
+		d.TestSet = fmt.Sprintf("%s (%s)", TestKey("outliers", r.Date), rows)
 		mod.Decision = &d
 		version, _, err := m.Reg.Register(ctx, mod)
 		if err != nil {
@@ -89,14 +100,52 @@ func (m ModelRegistry) Record(ctx context.Context, r *Run, out *TrainOutcome, ar
 	}
 }
 
-// scoreChampion scores the current champion on the run's raw test records.
-func (m ModelRegistry) scoreChampion(ctx context.Context, rawTest *table.Table) (int, registry.Scores, error) {
+// MinFairRows is the least number of unseen test rows (with both classes)
+// the comparison needs; with fewer, both models are scored on the whole test set.
+const MinFairRows = 500
+
+// compare scores the current champion and the challenger on the same rows
+// of the new run's raw test set: those dated on or after the champion's run
+// date, which the champion never trained on (most older rows were in its
+// training window, which would bias the comparison towards it). proba are
+// the challenger's probabilities on every raw test row, in order.
+func (m ModelRegistry) compare(ctx context.Context, rawTest *table.Table, proba []float64) (int, registry.Scores, registry.Scores, string, error) {
+	y, err := recipe.Labels(rawTest)
+	if err != nil {
+		return 0, registry.NoChampion, registry.NoChampion, "", &Permanent{err}
+	}
+	scores := func(rows []int, p []float64) (registry.Scores, error) {
+		ys := make([]uint8, len(rows))
+		for k, i := range rows {
+			ys[k] = y[i]
+		}
+		auc, err := metrics.ROCAUC(ys, p)
+		if err != nil {
+			return registry.NoChampion, err
+		}
+		ap, err := metrics.AveragePrecision(ys, p)
+		return registry.Scores{ROCAUC: auc, AveragePrecision: ap}, err
+	}
+	all := make([]int, len(y))
+	for i := range all {
+		all[i] = i
+	}
 	champ, err := m.Reg.Champion(ctx)
 	if errors.Is(err, registry.ErrNoChampion) {
-		return 0, registry.NoChampion, nil
+		s, err := scores(all, proba)
+		return 0, registry.NoChampion, s, fmt.Sprintf("all %d rows", len(all)), err
 	}
 	if err != nil {
-		return 0, registry.NoChampion, err
+		return 0, registry.NoChampion, registry.NoChampion, "", err
+	}
+	rows, what := unseenRows(rawTest, y, champ.RunDate)
+	sub := make([]float64, len(rows))
+	for k, i := range rows {
+		sub[k] = proba[i]
+	}
+	challenger, err := scores(rows, sub)
+	if err != nil {
+		return 0, registry.NoChampion, registry.NoChampion, "", &Permanent{fmt.Errorf("score challenger: %w", err)}
 	}
 	bucket := champ.Artifact.Bucket
 	if bucket == "" {
@@ -105,14 +154,44 @@ func (m ModelRegistry) scoreChampion(ctx context.Context, rawTest *table.Table) 
 	p, err := loadArtifact(ctx, m.Store, bucket, champ.Artifact.Key)
 	if err != nil {
 		if store.IsTransient(err) {
-			return 0, registry.NoChampion, err
+			return 0, registry.NoChampion, registry.NoChampion, "", err
 		}
 		// An unreadable champion is not scored: Judge keeps it.
-		return champ.Version, registry.NoChampion, nil
+		return champ.Version, registry.NoChampion, challenger, what, nil
 	}
-	rep, err := ScoreTable(p, rawTest)
+	cp, err := predictTable(p, rawTest.Select(rows))
 	if err != nil {
-		return champ.Version, registry.NoChampion, nil
+		return champ.Version, registry.NoChampion, challenger, what, nil
 	}
-	return champ.Version, registry.Scores{ROCAUC: rep.ROCAUC, AveragePrecision: rep.AveragePrecision}, nil
+	cs, err := scores(rows, cp)
+	if err != nil {
+		return champ.Version, registry.NoChampion, challenger, what, nil
+	}
+	return champ.Version, cs, challenger, what, nil
+}
+
+// unseenRows returns the rows dated on or after since, or every row when
+// they are too few (or of one class) to compare on.
+func unseenRows(t *table.Table, y []uint8, since time.Time) ([]int, string) {
+	all := make([]int, len(y))
+	for i := range all {
+		all[i] = i
+	}
+	dates := t.Col(recipe.ColDate)
+	if dates == nil || dates.Kind != table.Time {
+		return all, fmt.Sprintf("all %d rows: no dates", len(all))
+	}
+	from := table.WallSeconds(since)
+	var rows []int
+	var pos int
+	for i, d := range dates.Times {
+		if d != table.NoTime && d >= from {
+			rows = append(rows, i)
+			pos += int(y[i])
+		}
+	}
+	if len(rows) < MinFairRows || pos == 0 || pos == len(rows) {
+		return all, fmt.Sprintf("all %d rows: only %d dated from %s", len(all), len(rows), day(since))
+	}
+	return rows, fmt.Sprintf("%d rows dated from %s, unseen by the champion", len(rows), day(since))
 }

@@ -22,9 +22,8 @@ type Service struct {
 	// Connect builds the Env (NewEnv by default); tests replace it.
 	Connect func(ctx context.Context) (*Env, error)
 
-	mu    sync.Mutex
-	env   *Env
-	token string
+	mu  sync.Mutex
+	env *Env
 }
 
 // NewService returns the service of one step.
@@ -70,20 +69,17 @@ func (s *Service) Handle(req handler.Request) handler.Response {
 	return trigger.JSON(res.Status, res)
 }
 
+// pipelineToken reads the token secret on every call: a small file read,
+// and a rotated secret takes effect without a restart.
 func (s *Service) pipelineToken() (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token == "" {
-		t, err := config.Secret(config.SecretPipelineToken)
-		if err != nil {
-			return "", err
-		}
-		if t == "" {
-			return "", fmt.Errorf("secret %s is empty", config.SecretPipelineToken)
-		}
-		s.token = t
+	t, err := config.Secret(config.SecretPipelineToken)
+	if err != nil {
+		return "", err
 	}
-	return s.token, nil
+	if t == "" {
+		return "", fmt.Errorf("secret %s is empty", config.SecretPipelineToken)
+	}
+	return t, nil
 }
 
 // connect builds the Env once; a failure is retried on the next call.

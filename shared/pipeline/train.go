@@ -274,19 +274,6 @@ func predictTable(p *artifact.Predictor, t *table.Table) ([]float64, error) {
 	return out, nil
 }
 
-// ScoreTable evaluates a predictor on an enriched table with labels.
-func ScoreTable(p *artifact.Predictor, t *table.Table) (*metrics.Report, error) {
-	y, err := recipe.Labels(t)
-	if err != nil {
-		return nil, err
-	}
-	proba, err := predictTable(p, t)
-	if err != nil {
-		return nil, err
-	}
-	return metrics.NewReport(y, proba, p.A.Threshold)
-}
-
 func fitTrees(ctx context.Context, Xtr [][]float64, ytr []uint8, Xte [][]float64, yte []uint8, names []string, budget time.Duration, seed uint64) (*Candidate, error) {
 	base := gbt.DefaultParams()
 	base.Seed = seed + 1

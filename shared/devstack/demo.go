@@ -1,0 +1,707 @@
+package devstack
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/config"
+)
+
+// DemoOptions configure Demo.
+type DemoOptions struct {
+	Out       io.Writer
+	Runs      RunStatus     // default: RunsStatus on the stack's database
+	RunWait   time.Duration // how long one monthly run may take (default 20 min)
+	DaemonBin string        // see UpOptions
+	Poll      time.Duration // run-status poll interval (default 2 s)
+	// Until is the last step to wait for (default train). While functions
+	// are missing the demo runs the chain as far as it is deployed, then stops.
+	Until string
+}
+
+// The demo's two monthly runs: the first learns from January–November 2017,
+// the second adds December 2017 (the only new month) and pits a challenger
+// against the champion.
+const (
+	DemoFirstRun  = "2017-12-01"
+	DemoSecondRun = "2018-01-01"
+)
+
+// DemoSummary is what the demo prints at the end, also written to
+// .dev/demo-summary.json.
+type DemoSummary struct {
+	Gateway     string           `json:"gateway"`
+	Runs        []Run            `json:"runs"`
+	Decision    DemoDecision     `json:"decision"`
+	Model       json.RawMessage  `json:"model"` // GET /function/predict
+	Predictions []DemoPrediction `json:"predictions"`
+	Finished    time.Time        `json:"finished"`
+}
+
+// DemoDecision is the second run's champion/challenger outcome as predict sees it.
+type DemoDecision struct {
+	ChampionBefore string   `json:"champion_before"`
+	ChampionAfter  string   `json:"champion_after"`
+	Promoted       bool     `json:"promoted"`
+	TrainLog       []string `json:"train_log,omitempty"` // train's log lines about the decision
+}
+
+// DemoPrediction is one example: a real 2017 record, the model's answer, the truth.
+type DemoPrediction struct {
+	ID          string          `json:"id"`
+	Date        string          `json:"date"`
+	PrimaryType string          `json:"primary_type"`
+	Location    string          `json:"location_description"`
+	Request     map[string]any  `json:"request"`
+	Status      int             `json:"status"`
+	Response    json.RawMessage `json:"response"`
+	Probability *float64        `json:"probability,omitempty"`
+	Arrested    bool            `json:"arrested"` // the truth
+}
+
+// Demo runs the whole system on the bundled 2017 data (make demo): reset and
+// start the stack, build the functions, setup, the first monthly run as the
+// cron would fire it on 2017-12-01, the next one on 2018-01-01, then a
+// summary of every step, the model and three predictions on real records.
+// It leaves the stack running.
+func Demo(ctx context.Context, c *Config, o DemoOptions) error {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if o.RunWait <= 0 {
+		o.RunWait = 20 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	fmt.Fprintln(out, "ArrestCast demo: the monthly pipeline and the model on the bundled 2017 Chicago data.")
+	fmt.Fprintln(out, "(The Makefile built MinIO into .bin/ first: the first build takes a few minutes.)")
+
+	if dirty(c) {
+		fmt.Fprintln(out, "\n== Resetting the local data from a previous run (dev-down, wipe .dev data, up)")
+		if err := Down(ctx, c, out); err != nil {
+			return err
+		}
+		if err := WipeData(c); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "\n== Starting the local stack (functions are built with faasbuild when their sources changed)")
+	st, err := Up(ctx, c, UpOptions{Out: out, DaemonBin: o.DaemonBin})
+	if err != nil {
+		return err
+	}
+	running := map[string]bool{}
+	var missing []string
+	for _, f := range st.Functions {
+		if f.Deployed && f.Ready {
+			running[f.Name] = true
+		} else {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(out, "\nnot running: %s (make status says why)\n", strings.Join(missing, ", "))
+		if !running["setup"] || !running["download"] {
+			return errors.New("the demo needs at least setup and download; the stack stays up")
+		}
+		o.Until = "download"
+		for _, s := range chain.Evented() {
+			if !running[s.Name] {
+				break
+			}
+			o.Until = s.Name
+		}
+		fmt.Fprintf(out, "the demo runs the chain as far as it is deployed: up to %s\n", o.Until)
+	}
+	if o.Runs == nil {
+		url, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
+		if err != nil {
+			return err
+		}
+		o.Runs = RunsStatus{URL: url}
+	}
+	sum, err := RunDemo(ctx, NewClient(c), o, DemoFiles{
+		TrainLog: c.Path("logs", "train.log"),
+		Crimes:   filepath.Join(c.Root, "data", "chicago", "crimes_2017.csv.gz"),
+		Summary:  c.Path("demo-summary.json"),
+	})
+	if err != nil {
+		return err
+	}
+	if len(sum.Predictions) == 0 {
+		return errors.New("no prediction came back")
+	}
+	example, _ := json.Marshal(sum.Predictions[0].Request)
+	shellQuoted := strings.ReplaceAll(string(example), "'", `'\''`)
+	fmt.Fprintf(out, `
+The summary is in %s. The stack keeps running:
+  curl -s %[2]s/function/predict                  # the champion: version, training date, metrics, features
+  curl -s %[2]s/function/predict -H 'Content-Type: application/json' -d '%[4]s'
+  curl -s %[2]s/system/functions -u admin:$(cat %[3]s)
+  make status                                     # every run's steps
+  make logs FN=train                              # a function's log
+  make dev-down                                   # stop everything
+`, c.Path("demo-summary.json"), c.GatewayURL, c.Path("secrets", SecretBasicAuthPassword), shellQuoted)
+	return nil
+}
+
+// DemoFiles are the files the demo reads and writes.
+type DemoFiles struct {
+	TrainLog string // train's log, for its champion/challenger lines
+	Crimes   string // the bundled 2017 export, for the example records
+	Summary  string // where the summary JSON goes
+}
+
+// RunDemo is the demo past start-up, through the gateway only (the HTTP
+// contracts) and the run-tracking tables: setup, the two monthly runs, the
+// champion/challenger decision, three predictions and the summary.
+func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*DemoSummary, error) {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if o.RunWait <= 0 {
+		o.RunWait = 20 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	if o.Until == "" {
+		o.Until = "train"
+	}
+	sum := &DemoSummary{Gateway: cl.Gateway}
+
+	fmt.Fprintln(out, "\n== setup: buckets, lifecycle rule, bucket notifications (POST /function/setup)")
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "setup", nil); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintf(out, "\n== First monthly run, as the cron would fire it on %s: the 365 days before (POST /function/download {\"as_of\":%q})\n", DemoFirstRun, DemoFirstRun)
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, DemoFirstRun))); err != nil {
+		return nil, err
+	}
+	run1, err := waitRun(ctx, o, out, DemoFirstRun)
+	if err != nil {
+		return nil, err
+	}
+	if o.Until != "train" {
+		sum.Runs = []Run{run1}
+		printSummary(out, sum)
+		return sum, fmt.Errorf("the first run reached %s; the rest of the demo needs every function running (make status)", o.Until)
+	}
+	before, err := waitChampion(ctx, cl, out, "", o.RunWait)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "champion registered: %s\n", describeModel(before))
+
+	fmt.Fprintf(out, "\n== Next monthly run on %s: only December 2017 is new (POST /function/download {\"as_of\":%q})\n", DemoSecondRun, DemoSecondRun)
+	mark := logSize(files.TrainLog)
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, DemoSecondRun))); err != nil {
+		return nil, err
+	}
+	run2, err := waitRun(ctx, o, out, DemoSecondRun)
+	if err != nil {
+		return nil, err
+	}
+	// predict re-reads the registry every CHAMPION_POLL: give it that long to see a promotion.
+	after := before
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := getModel(ctx, cl)
+		if err == nil {
+			after = m
+			if modelVersion(m) != modelVersion(before) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Second)
+	}
+	sum.Runs = []Run{run1, run2}
+	sum.Decision = DemoDecision{ChampionBefore: modelVersion(before), ChampionAfter: modelVersion(after),
+		Promoted: modelVersion(after) != modelVersion(before), TrainLog: decisionLines(files.TrainLog, mark)}
+	sum.Model = after
+	if sum.Decision.Promoted {
+		fmt.Fprintf(out, "decision: the challenger beat the champion and was promoted: %s -> %s\n", sum.Decision.ChampionBefore, sum.Decision.ChampionAfter)
+	} else {
+		fmt.Fprintf(out, "decision: the champion %s stays (the challenger did not beat it)\n", sum.Decision.ChampionBefore)
+	}
+	for _, l := range sum.Decision.TrainLog {
+		fmt.Fprintf(out, "  train: %s\n", l)
+	}
+
+	fmt.Fprintln(out, "\n== Three predictions on real 2017 records (POST /function/predict, the portal's JSON form)")
+	records, err := DemoRecords(files.Crimes)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range records {
+		p, err := predict(ctx, cl, rec)
+		if err != nil {
+			return nil, err
+		}
+		sum.Predictions = append(sum.Predictions, p)
+	}
+	sum.Finished = time.Now().UTC()
+	printSummary(out, sum)
+	if err := writeJSONFile(files.Summary, sum); err != nil {
+		return nil, fmt.Errorf("write %s: %w", files.Summary, err)
+	}
+	return sum, nil
+}
+
+// dirty reports whether .dev holds a previous stack's data.
+func dirty(c *Config) bool {
+	for _, p := range []string{"stack.json", "minio", "pg", "demo-summary.json"} {
+		if _, err := os.Stat(c.Path(p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// WipeData removes the local stack's data (MinIO, PostgreSQL, logs, function
+// folders, secrets), keeping only .dev/bin. The stack must be down.
+func WipeData(c *Config) error {
+	entries, err := os.ReadDir(c.Dev)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == "bin" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(c.Dev, e.Name())); err != nil {
+			return fmt.Errorf("wipe %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func mustCall(ctx context.Context, cl *Client, out io.Writer, method, name string, body []byte) (*Answer, error) {
+	start := time.Now()
+	ans, err := cl.Call(ctx, method, name, body)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "%s answered %d in %.1fs: %s\n", name, ans.Status, time.Since(start).Seconds(), truncate(oneLine(ans.Body), 300))
+	if ans.Status >= 300 {
+		return nil, fmt.Errorf("%s answered %d (make logs FN=%s)", name, ans.Status, name)
+	}
+	return ans, nil
+}
+
+func oneLine(b []byte) string {
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// waitRun polls the run-tracking tables until the run's train step is done,
+// printing each step as it finishes; a failed step ends the wait.
+func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Run, error) {
+	deadline := time.Now().Add(o.RunWait)
+	printed := map[string]bool{}
+	failures := map[string]int{} // attempts already reported as failed, per step
+	lastNote := time.Now()
+	var last Run
+	for {
+		runs, err := o.Runs.Status(ctx, 12)
+		if err != nil {
+			fmt.Fprintf(out, "  (run status: %v)\n", err)
+		}
+		for _, r := range runs {
+			if r.RunDate != date {
+				continue
+			}
+			last = r
+			for _, s := range r.Steps {
+				if printed[s.Step] {
+					continue
+				}
+				switch s.Status {
+				case "done":
+					printed[s.Step] = true
+					fmt.Fprintf(out, "  %-9s done    rows %9d -> %-9d %6.1fs\n", s.Step, s.RowsIn, s.RowsOut, s.Seconds)
+				case "failed":
+					if s.Permanent || s.Attempts >= 5 {
+						return r, fmt.Errorf("step %s of run %s failed: %s (make logs FN=%s)", s.Step, date, s.Error, s.Step)
+					}
+					if failures[s.Step] != s.Attempts {
+						failures[s.Step] = s.Attempts
+						fmt.Fprintf(out, "  %-9s failed (attempt %d, MinIO redelivers the event): %s\n", s.Step, s.Attempts, truncate(s.Error, 120))
+					}
+				}
+			}
+			until := o.Until
+			if until == "" {
+				until = "train"
+			}
+			if s, ok := r.Step(until); ok && s.Status == "done" {
+				return r, nil
+			}
+		}
+		if time.Since(lastNote) > 30*time.Second {
+			lastNote = time.Now()
+			fmt.Fprintf(out, "  ... waiting for %s (%s)\n", nextStep(last), time.Until(deadline).Round(time.Second))
+		}
+		if time.Now().After(deadline) {
+			return last, fmt.Errorf("run %s did not finish in %s: waiting for %s (make status, make logs FN=%s)", date, o.RunWait, nextStep(last), nextStep(last))
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(o.Poll):
+		}
+	}
+}
+
+// nextStep is the first chain step the run has not finished.
+func nextStep(r Run) string {
+	done := stepsDone(r)
+	for _, s := range chain.Steps {
+		if s.Trigger == chain.Event || s.Trigger == chain.Cron {
+			if !slices.Contains(done, s.Name) {
+				return s.Name
+			}
+		}
+	}
+	return "train"
+}
+
+// waitChampion waits until GET /function/predict names a champion other than `not`.
+func waitChampion(ctx context.Context, cl *Client, out io.Writer, not string, d time.Duration) (json.RawMessage, error) {
+	deadline := time.Now().Add(d)
+	for {
+		m, err := getModel(ctx, cl)
+		if err == nil && modelVersion(m) != "" && modelVersion(m) != not {
+			return m, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("predict names no champion after %s (last: %v; make logs FN=predict)", d, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func getModel(ctx context.Context, cl *Client) (json.RawMessage, error) {
+	ans, err := cl.Call(ctx, http.MethodGet, "predict", nil)
+	if err != nil {
+		return nil, err
+	}
+	if ans.Status != http.StatusOK {
+		return nil, fmt.Errorf("GET predict answered %d: %s", ans.Status, truncate(oneLine(ans.Body), 200))
+	}
+	if !json.Valid(ans.Body) {
+		return nil, fmt.Errorf("GET predict answered non-JSON: %s", truncate(oneLine(ans.Body), 200))
+	}
+	return json.RawMessage(ans.Body), nil
+}
+
+// modelVersion finds the champion's version in predict's GET answer
+// ("version", or "model_version", at the top or under "model"/"champion").
+func modelVersion(m json.RawMessage) string {
+	var doc map[string]any
+	if json.Unmarshal(m, &doc) != nil {
+		return ""
+	}
+	for _, scope := range []map[string]any{doc, asMap(doc["model"]), asMap(doc["champion"])} {
+		for _, k := range []string{"version", "model_version", "id"} {
+			if v, ok := scope[k]; ok && v != nil {
+				return fmt.Sprint(v)
+			}
+		}
+	}
+	return ""
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// describeModel is a one-line account of predict's GET answer.
+func describeModel(m json.RawMessage) string {
+	var doc map[string]any
+	if json.Unmarshal(m, &doc) != nil {
+		return string(m)
+	}
+	parts := []string{"version " + modelVersion(m)}
+	for _, scope := range []map[string]any{doc, asMap(doc["model"]), asMap(doc["champion"])} {
+		for _, k := range []string{"trained_at", "training_date", "run_date"} {
+			if v, ok := scope[k]; ok {
+				parts = append(parts, fmt.Sprintf("%s %v", k, v))
+			}
+		}
+		if mm := asMap(scope["metrics"]); mm != nil {
+			for _, k := range sortedKeys(mm) {
+				if f, ok := mm[k].(float64); ok {
+					parts = append(parts, fmt.Sprintf("%s %.3f", k, f))
+				}
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// decisionLines returns train's log messages about champion and challenger
+// written after offset.
+func decisionLines(path string, offset int64) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(f)
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		low := strings.ToLower(line)
+		if !strings.Contains(low, "champion") && !strings.Contains(low, "challenger") && !strings.Contains(low, "promot") {
+			continue
+		}
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil {
+			delete(rec, "time")
+			delete(rec, "level")
+			msg := fmt.Sprint(rec["msg"])
+			delete(rec, "msg")
+			var kv []string
+			for _, k := range sortedKeys(rec) {
+				kv = append(kv, fmt.Sprintf("%s=%v", k, rec[k]))
+			}
+			line = strings.TrimSpace(msg + " " + strings.Join(kv, " "))
+		}
+		out = append(out, truncate(line, 300))
+	}
+	if len(out) > 10 {
+		out = out[len(out)-10:]
+	}
+	return out
+}
+
+// DemoRecord is one real record of the bundled CSV in the portal's JSON form.
+type DemoRecord struct {
+	Fields   map[string]any // snake_case, strings but arrest/domestic (booleans); arrest left out
+	Arrested bool
+}
+
+// DemoRecords picks three real December 2017 records with coordinates from
+// the bundled export, in the portal's snake_case JSON form: a narcotics case
+// (usually an arrest), a theft without arrest, and a domestic battery.
+func DemoRecords(path string) ([]DemoRecord, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("demo records: %w", err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("demo records: %w", err)
+	}
+	r := csv.NewReader(gz)
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("demo records: header: %w", err)
+	}
+	names := make([]string, len(header))
+	col := map[string]int{}
+	for i, h := range header {
+		names[i] = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(h), " ", "_"))
+		col[names[i]] = i
+	}
+	for _, need := range []string{"date", "arrest", "domestic", "x_coordinate", "primary_type"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("demo records: no %s column", need)
+		}
+	}
+	want := []func(kind string, arrest, domestic bool) bool{
+		func(k string, a, d bool) bool { return k == "NARCOTICS" && a },
+		func(k string, a, d bool) bool { return k == "THEFT" && !a && !d },
+		func(k string, a, d bool) bool { return k == "BATTERY" && d },
+	}
+	picked := make([]*DemoRecord, len(want))
+	left := len(want)
+	for left > 0 {
+		row, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo records: %w", err)
+		}
+		if !strings.HasPrefix(row[col["date"]], "12/") || row[col["x_coordinate"]] == "" {
+			continue
+		}
+		arrest, domestic := row[col["arrest"]] == "true", row[col["domestic"]] == "true"
+		for i, ok := range want {
+			if picked[i] != nil || !ok(row[col["primary_type"]], arrest, domestic) {
+				continue
+			}
+			rec := portalJSON(names, row)
+			picked[i] = &DemoRecord{Fields: rec, Arrested: arrest}
+			left--
+			break
+		}
+	}
+	var out []DemoRecord
+	for _, p := range picked {
+		if p != nil {
+			out = append(out, *p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("demo records: no December 2017 record with coordinates")
+	}
+	return out, nil
+}
+
+// portalJSON renders a CSV row as the portal's SODA JSON: snake_case names,
+// strings (zero padding kept) except arrest and domestic (booleans), dates
+// as 2017-12-01T13:05:00.000, empty fields left out; arrest (the answer) is
+// dropped.
+func portalJSON(names, row []string) map[string]any {
+	rec := map[string]any{}
+	for i, v := range row {
+		name := names[i]
+		if v == "" || name == "arrest" {
+			continue
+		}
+		switch name {
+		case "domestic":
+			rec[name] = v == "true"
+		case "date", "updated_on":
+			if t, err := time.Parse("01/02/2006 03:04:05 PM", v); err == nil {
+				rec[name] = t.Format("2006-01-02T15:04:05.000")
+				if name == "date" {
+					rec["year"] = t.Format("2006")
+				}
+			} else {
+				rec[name] = v
+			}
+		default:
+			rec[name] = v
+		}
+	}
+	return rec
+}
+
+func predict(ctx context.Context, cl *Client, rec DemoRecord) (DemoPrediction, error) {
+	body, err := json.Marshal(rec.Fields)
+	if err != nil {
+		return DemoPrediction{}, err
+	}
+	ans, err := cl.Call(ctx, http.MethodPost, "predict", body)
+	if err != nil {
+		return DemoPrediction{}, err
+	}
+	p := DemoPrediction{
+		ID: fmt.Sprint(rec.Fields["id"]), Date: fmt.Sprint(rec.Fields["date"]), PrimaryType: fmt.Sprint(rec.Fields["primary_type"]),
+		Location: fmt.Sprint(rec.Fields["location_description"]), Request: rec.Fields, Status: ans.Status, Arrested: rec.Arrested,
+	}
+	if json.Valid(ans.Body) {
+		p.Response = json.RawMessage(ans.Body)
+	} else {
+		p.Response, _ = json.Marshal(string(ans.Body))
+	}
+	if ans.Status != http.StatusOK {
+		return p, fmt.Errorf("POST predict answered %d: %s", ans.Status, truncate(oneLine(ans.Body), 300))
+	}
+	p.Probability = findProbability(ans.Body)
+	return p, nil
+}
+
+// findProbability looks for "probability" at the top of the answer or in
+// its first prediction.
+func findProbability(b []byte) *float64 {
+	var doc any
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	var look func(v any) *float64
+	look = func(v any) *float64 {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range []string{"probability", "arrest_probability", "p"} {
+				if f, ok := t[k].(float64); ok {
+					return &f
+				}
+			}
+			for _, k := range []string{"prediction", "predictions", "results"} {
+				if p := look(t[k]); p != nil {
+					return p
+				}
+			}
+		case []any:
+			if len(t) > 0 {
+				return look(t[0])
+			}
+		}
+		return nil
+	}
+	return look(doc)
+}
+
+func printSummary(out io.Writer, s *DemoSummary) {
+	fmt.Fprintln(out, "\n== Summary")
+	for _, r := range s.Runs {
+		fmt.Fprintf(out, "run %s (%s)\n", r.RunDate, r.Status)
+		total := 0.0
+		for _, st := range r.Steps {
+			fmt.Fprintf(out, "  %-9s %-7s rows in %9d  out %9d  %6.1fs\n", st.Step, st.Status, st.RowsIn, st.RowsOut, st.Seconds)
+			total += st.Seconds
+		}
+		fmt.Fprintf(out, "  %-9s %-7s %38.1fs\n", "total", "", total)
+	}
+	if len(s.Model) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "model (GET /function/predict): %s\n", describeModel(s.Model))
+	if s.Decision.Promoted {
+		fmt.Fprintf(out, "decision on %s: challenger promoted (%s -> %s)\n", DemoSecondRun, s.Decision.ChampionBefore, s.Decision.ChampionAfter)
+	} else {
+		fmt.Fprintf(out, "decision on %s: champion %s kept\n", DemoSecondRun, s.Decision.ChampionBefore)
+	}
+	for _, p := range s.Predictions {
+		prob := "?"
+		if p.Probability != nil {
+			prob = fmt.Sprintf("%.3f", *p.Probability)
+		}
+		truth := "no arrest"
+		if p.Arrested {
+			truth = "arrest"
+		}
+		fmt.Fprintf(out, "  crime %s %s, %s at %s: P(arrest) = %s; truth: %s\n", p.ID, p.Date, p.PrimaryType, p.Location, prob, truth)
+	}
+}

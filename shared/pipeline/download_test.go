@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/crime"
+	"github.com/arrestcast/arrestcast/shared/geo"
+	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/trigger"
+)
+
+func memEnv(t *testing.T, rolling ...time.Time) (*Env, *store.Mem) {
+	t.Helper()
+	mem := store.NewMem("data", "models")
+	for _, d := range rolling {
+		if _, err := store.PutBytes(context.Background(), mem, "data", RollingKey(d), []byte("id\n"), "text/csv"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Env{Store: mem, Data: "data", Models: "models"}, mem
+}
+
+func monthList(ms []Month) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = m.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func monthRange(from, to string) string {
+	f, _ := ParseMonth(from)
+	l, _ := ParseMonth(to)
+	var ms []Month
+	for m := f; !l.Before(m); m = m.Next() {
+		ms = append(ms, m)
+	}
+	return monthList(ms)
+}
+
+func TestDownloadPlan(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		rolling []time.Time
+		inv     Invocation
+		date    time.Time
+		months  string
+	}{
+		{name: "first run on the 1st: the 12 months before",
+			inv: Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+		{name: "first run mid-month: 13 months, the first clipped by Download",
+			inv: Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: monthRange("2017-01", "2018-01")},
+		{name: "monthly run: only the month that ended",
+			rolling: []time.Time{date(2017, 12, 1)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2018, 1, 1)}, date: date(2018, 1, 1), months: "2017-12"},
+		{name: "a rolling file of the same date is not an earlier run (a replay plans the same)",
+			rolling: []time.Time{date(2017, 12, 1)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+		{name: "a later rolling file does not count",
+			rolling: []time.Time{date(2018, 1, 1)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+		{name: "a skipped month is fetched too: every month since the newest rolling file",
+			rolling: []time.Time{date(2017, 9, 1), date(2017, 10, 1)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: "2017-10,2017-11"},
+		{name: "mid-month cadence: the rest of the previous month too",
+			rolling: []time.Time{date(2017, 12, 15)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: "2017-12,2018-01"},
+		{name: "a rolling file older than the window: the whole window",
+			rolling: []time.Time{date(2016, 1, 1)},
+			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+		{name: "cron tick: the run date is today",
+			rolling: []time.Time{date(2018, 1, 1)},
+			inv:     Invocation{Kind: trigger.Cron}, date: date(2018, 2, 1), months: "2018-01"},
+		{name: "backfill",
+			inv:  Invocation{Kind: trigger.Manual, From: "2017-03", To: "2017-05"},
+			date: date(2017, 6, 1), months: "2017-03,2017-04,2017-05"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _ := memEnv(t, tc.rolling...)
+			env.Now = func() time.Time { return time.Date(2018, 2, 1, 6, 30, 0, 0, time.FixedZone("CST", -6*3600)) }
+			months, d, err := downloadMonths(ctx, env, tc.inv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.Equal(tc.date) || monthList(months) != tc.months {
+				t.Errorf("plan %s [%s], want %s [%s]", day(d), monthList(months), day(tc.date), tc.months)
+			}
+		})
+	}
+}
+
+func TestDownloadPlanErrors(t *testing.T) {
+	ctx := context.Background()
+	env, mem := memEnv(t)
+	for _, inv := range []Invocation{
+		{Kind: trigger.Manual, From: "2017-05", To: "2017-03"},
+		{Kind: trigger.Manual, From: "2017-13", To: "2018-01"},
+	} {
+		if _, _, err := downloadMonths(ctx, env, inv); !IsPermanent(err) {
+			t.Errorf("%+v: %v, want a permanent error", inv, err)
+		}
+	}
+	mem.FailNth(1, nil)
+	_, _, err := downloadMonths(ctx, env, Invocation{Kind: trigger.Manual, Date: date(2018, 1, 1)})
+	if err == nil || IsPermanent(err) {
+		t.Errorf("store failure while planning: %v, want a transient error", err)
+	}
+}
+
+// fakeSource serves crimes per month from CSV text and records the ranges asked.
+type fakeSource struct {
+	rows   map[string]string // month -> portal CSV rows (no header)
+	asked  []string
+	reject int
+}
+
+const portalHeader = "ID,Case Number,Date,Block,IUCR,Primary Type,Description,Location Description,Arrest,Domestic,Beat,District,Ward,Community Area,FBI Code,X Coordinate,Y Coordinate,Updated On,Latitude,Longitude\n"
+
+func (f *fakeSource) Crimes(ctx context.Context, from, to time.Time) (*crime.ReadResult, error) {
+	f.asked = append(f.asked, from.Format("2006-01-02")+".."+to.Format("2006-01-02"))
+	res, err := crime.ReadPortalCSV(ctx, strings.NewReader(portalHeader+f.rows[MonthOf(from).String()]))
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (f *fakeSource) Stations(ctx context.Context) ([]geo.Station, error) {
+	return []geo.Station{{District: "1", Name: "Central", Address: "1718 S State St", X: 1176569.052, Y: 1891771.704, Lat: 41.858, Lon: -87.627}}, nil
+}
+
+func crimeRow(id int, date, updated string, arrest bool) string {
+	a := "false"
+	if arrest {
+		a = "true"
+	}
+	return strings.Join([]string{
+		strconv.Itoa(id), "JA" + strconv.Itoa(id), date, "001XX N STATE ST", "0820", "THEFT", "$500 AND UNDER", "STREET", a, "false",
+		"0111", "001", "42", "32", "06", "1176000", "1900000", updated, "41.88", "-87.63",
+	}, ",") + "\n"
+}
+
+func TestDownloadClipsAndWrites(t *testing.T) {
+	ctx := context.Background()
+	env, mem := memEnv(t)
+	src := &fakeSource{rows: map[string]string{
+		"2017-01": crimeRow(1, "01/20/2017 10:00:00 AM", "", false),
+		"2018-01": crimeRow(2, "01/03/2018 10:00:00 AM", "", true) + "3,JA3,not a date,X,0820,THEFT,D,STREET,false,false,0111,001,42,32,06,1,2,,41.8,-87.6\n",
+	}}
+	env.Source = src
+	res := Execute(ctx, env, "download", Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)})
+	if res.Status != http.StatusOK || res.Outcome != "done" {
+		t.Fatalf("download: %+v", res)
+	}
+	// First month clipped to the window, last one to the run date.
+	if src.asked[0] != "2017-01-15..2017-02-01" || src.asked[len(src.asked)-1] != "2018-01-01..2018-01-15" || len(src.asked) != 13 {
+		t.Errorf("ranges asked: %v", src.asked)
+	}
+	m := res.Manifest
+	if m.RowsOut != 2 || m.Rejects != 1 || m.RowsIn != 3 {
+		t.Errorf("counts in %d out %d rejects %d, want 3 2 1", m.RowsIn, m.RowsOut, m.Rejects)
+	}
+	empty, _ := m.Notes["empty_months"].([]string)
+	if len(empty) != 11 {
+		t.Errorf("empty months noted: %v", m.Notes["empty_months"])
+	}
+	b, _, err := store.GetBytes(ctx, mem, "data", MonthlyRejectsKey(MonthOf(date(2018, 1, 1))), 0)
+	if err != nil || !strings.Contains(string(b), "not a date") {
+		t.Errorf("rejects file: %q %v", b, err)
+	}
+	if _, ok := m.Output(StationsKey(MonthOf(date(2018, 1, 1)))); !ok {
+		t.Errorf("no stations output in %v", m.Outputs)
+	}
+	if ManifestKey("download", date(2018, 1, 15)) != "0-raw-data/monthly-data/2018-01/manifest.json" {
+		t.Error("manifest key")
+	}
+}
+
+func TestDownloadNothingIsPermanent(t *testing.T) {
+	ctx := context.Background()
+	env, mem := memEnv(t)
+	env.Source = &fakeSource{}
+	res := Execute(ctx, env, "download", Invocation{Kind: trigger.Manual, From: "2018-03", To: "2018-03"})
+	if res.Status != http.StatusOK || res.Outcome != "failed" || !strings.Contains(res.Reason, "no crimes in 2018-03..2018-03") {
+		t.Errorf("empty month: %+v", res)
+	}
+	if _, err := mem.Stat(ctx, "data", ManifestKey("download", date(2018, 4, 1))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a failed download wrote its manifest: %v", err)
+	}
+}
