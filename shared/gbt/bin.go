@@ -15,7 +15,8 @@ const histWidth = 256
 
 // binEdges places at most maxBins-1 upper bounds on the non-missing values of a feature so that bins hold
 // roughly equal numbers of rows; a value alone heavier than a bin's share gets its own bin. Bounds sit halfway
-// between neighbouring distinct values, so unseen values between them fall to the nearer side.
+// between neighbouring distinct values (rounded to a float32), so unseen values between them fall to the
+// nearer side.
 // Bin k holds v with ub[k-1] < v <= ub[k]; the last bin is unbounded above.
 func binEdges(vals []float64, maxBins int) []float64 {
 	if len(vals) == 0 {
@@ -33,20 +34,29 @@ func binEdges(vals []float64, maxBins int) []float64 {
 			counts[len(counts)-1]++
 		}
 	}
+	// mid is a bound between neighbours a < b: near their midpoint, a float32 value (so prediction can
+	// store thresholds in 4 bytes and still agree exactly with the bins), a <= bound < b. When no float32
+	// lies in [a, b) it returns NaN and the two values share a bin.
 	mid := func(a, b float64) float64 {
 		m := a + (b-a)/2
 		if math.IsInf(m, 0) || math.IsNaN(m) {
 			m = a/2 + b/2
 		}
-		if m >= b || m < a { // a and b adjacent floats: keep b out of a's bin
-			m = a
+		m32 := float32(m)
+		if float64(m32) >= b {
+			m32 = math.Nextafter32(m32, float32(math.Inf(-1)))
 		}
-		return m
+		if float64(m32) < a || math.IsInf(float64(m32), 0) {
+			return math.NaN()
+		}
+		return float64(m32)
 	}
 	if len(distinct) <= maxBins {
 		ub := make([]float64, 0, len(distinct)-1)
 		for i := 0; i+1 < len(distinct); i++ {
-			ub = append(ub, mid(distinct[i], distinct[i+1]))
+			if e := mid(distinct[i], distinct[i+1]); e == e {
+				ub = append(ub, e)
+			}
 		}
 		return ub
 	}
@@ -60,7 +70,11 @@ func binEdges(vals []float64, maxBins int) []float64 {
 		// Close the bin when it is full, or when adding the next value would overshoot more than stopping here.
 		next := acc + counts[i+1]
 		if float64(acc) >= target || float64(next)-target > target-float64(acc) {
-			ub = append(ub, mid(distinct[i], distinct[i+1]))
+			e := mid(distinct[i], distinct[i+1])
+			if e != e {
+				continue // no float32 between the two values: keep filling this bin
+			}
+			ub = append(ub, e)
 			remaining -= acc
 			binsLeft--
 			acc = 0

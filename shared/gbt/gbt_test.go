@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-func fit(t testing.TB, X [][]float64, y []uint8, p Params) *Model {
+func mustFit(t testing.TB, X [][]float64, y []uint8, p Params) *Model {
 	t.Helper()
 	m, err := Fit(context.Background(), X, y, p)
 	if err != nil {
@@ -30,8 +30,8 @@ func (m *Model) treeLeaves(k int) int {
 		end = int(m.roots[k+1])
 	}
 	n := 0
-	for _, nd := range m.nodes[m.roots[k]:end] {
-		if nd.left < 0 {
+	for i := int(m.roots[k]); i < end; i++ {
+		if m.view(k, i).leaf {
 			n++
 		}
 	}
@@ -52,22 +52,23 @@ func TestSingleSplitThresholdAndLeafValues(t *testing.T) {
 	}
 	p := DefaultParams()
 	p.NumTrees, p.MaxDepth, p.LearningRate, p.Lambda, p.MinChildWeight = 1, 1, 0.3, 1, 0
-	m := fit(t, [][]float64{x}, y, p)
+	m := mustFit(t, [][]float64{x}, y, p)
 	if m.BaseScore() != 0 {
 		t.Fatalf("base score %v, want 0 (balanced labels)", m.BaseScore())
 	}
 	if len(m.nodes) != 3 {
 		t.Fatalf("%d nodes, want 3", len(m.nodes))
 	}
-	root, l, r := m.nodes[0], m.nodes[m.nodes[0].left], m.nodes[m.nodes[0].left+1]
-	if root.thr != 49.5 || root.feat&^defaultLeftBit != 0 {
-		t.Fatalf("root splits feature %d at %v, want feature 0 at 49.5", root.feat&^defaultLeftBit, root.thr)
+	root := m.view(0, 0)
+	l, r := m.view(0, root.left), m.view(0, root.left+1)
+	if root.leaf || root.threshold != 49.5 || root.feature != 0 || !l.leaf || !r.leaf {
+		t.Fatalf("root %+v, children %+v %+v; want a split of feature 0 at 49.5 into two leaves", root, l, r)
 	}
 	// At margin 0 every row has p = 0.5: g = 0.5 - y, h = 0.25; 50 rows a side.
 	wantL := -(50 * 0.5) / (50*0.25 + 1) * 0.3
 	wantR := -(50 * -0.5) / (50*0.25 + 1) * 0.3
-	if math.Abs(l.thr-wantL) > 1e-12 || math.Abs(r.thr-wantR) > 1e-12 {
-		t.Fatalf("leaves %v, %v; want %v, %v", l.thr, r.thr, wantL, wantR)
+	if math.Abs(l.value-wantL) > 1e-12 || math.Abs(r.value-wantR) > 1e-12 {
+		t.Fatalf("leaves %v, %v; want %v, %v", l.value, r.value, wantL, wantR)
 	}
 	if got := m.PredictRaw([]float64{49.4}); got != wantL {
 		t.Fatalf("raw(49.4) = %v, want %v", got, wantL)
@@ -101,13 +102,13 @@ func TestMissingValuesFollowLearnedDefault(t *testing.T) {
 	nan := []float64{math.NaN()}
 	for _, label := range []uint8{0, 1} {
 		X, y := missingData(label)
-		m := fit(t, X, y, p)
-		root := m.nodes[0]
-		if root.thr != 4.5 {
-			t.Fatalf("nan label %d: threshold %v, want 4.5", label, root.thr)
+		m := mustFit(t, X, y, p)
+		root := m.view(0, 0)
+		if root.threshold != 4.5 {
+			t.Fatalf("nan label %d: threshold %v, want 4.5", label, root.threshold)
 		}
 		wantLeft := label == 0
-		if got := root.feat&defaultLeftBit != 0; got != wantLeft {
+		if got := root.defaultLeft; got != wantLeft {
 			t.Fatalf("nan label %d: default left = %v, want %v", label, got, wantLeft)
 		}
 		same := []float64{9}
@@ -130,9 +131,9 @@ func TestMissingValuesFollowLearnedDefault(t *testing.T) {
 			y = append(y, 1)
 		}
 	}
-	m := fit(t, [][]float64{x}, y, p)
-	if !math.IsInf(m.nodes[0].thr, 1) || m.nodes[0].feat&defaultLeftBit != 0 {
-		t.Fatalf("missing-only split: threshold %v default-left %v; want +Inf, right", m.nodes[0].thr, m.nodes[0].feat&defaultLeftBit != 0)
+	m := mustFit(t, [][]float64{x}, y, p)
+	if root := m.view(0, 0); !math.IsInf(root.threshold, 1) || root.defaultLeft {
+		t.Fatalf("missing-only split: threshold %v default-left %v; want +Inf, right", root.threshold, root.defaultLeft)
 	}
 	hi, lo := m.PredictProba(nan), m.PredictProba([]float64{2})
 	if !(hi > lo) || m.PredictProba([]float64{math.Inf(1)}) != lo || m.PredictProba([]float64{1e300}) != lo {
@@ -146,9 +147,9 @@ func TestMissingValuesFollowLearnedDefault(t *testing.T) {
 		x = append(x, float64(i))
 		y = append(y, uint8(min(1, i/80)))
 	}
-	m = fit(t, [][]float64{x}, y, p)
-	if m.nodes[0].thr != 79.5 || m.PredictRaw(nan) != m.PredictRaw([]float64{0}) {
-		t.Fatalf("no missing in training: threshold %v, NaN scored %v, left side %v", m.nodes[0].thr, m.PredictRaw(nan), m.PredictRaw([]float64{0}))
+	m = mustFit(t, [][]float64{x}, y, p)
+	if thr := m.view(0, 0).threshold; thr != 79.5 || m.PredictRaw(nan) != m.PredictRaw([]float64{0}) {
+		t.Fatalf("no missing in training: threshold %v, NaN scored %v, left side %v", thr, m.PredictRaw(nan), m.PredictRaw([]float64{0}))
 	}
 }
 
@@ -205,7 +206,7 @@ func TestJSONRoundTripBitIdentical(t *testing.T) {
 	X, y := synthData(4000, 1, true)
 	p := DefaultParams()
 	p.NumTrees, p.MaxDepth, p.Subsample, p.ColsampleTree = 30, 6, 0.8, 0.7
-	m := fit(t, X, y, p)
+	m := mustFit(t, X, y, p)
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -241,8 +242,10 @@ func TestJSONRoundTripBitIdentical(t *testing.T) {
 	}
 	// Corrupt structures are refused rather than loaded into a model that could index out of range.
 	for _, bad := range []string{
-		`{"format":"arrestcast-gbt/1","num_features":1,"roots":[0],"feature":[0],"threshold":[1],"left":[5],"default_left":[0]}`,
-		`{"format":"arrestcast-gbt/1","num_features":1,"roots":[0],"feature":[3,-1,-1],"threshold":[1,0,0],"left":[1,-1,-1],"default_left":[0,0,0]}`,
+		`{"format":"arrestcast-gbt/2","num_features":1,"roots":[0],"feature":[0],"threshold":[1],"left":[5],"default_left":[0],"value":[0]}`,
+		`{"format":"arrestcast-gbt/2","num_features":1,"roots":[0],"feature":[3,-1,-1],"threshold":[1,0,0],"left":[1,-1,-1],"default_left":[0,0,0],"value":[0,1,2]}`,
+		`{"format":"arrestcast-gbt/2","num_features":1,"roots":[0],"feature":[0,-1,-1],"threshold":[0.1,0,0],"left":[1,-1,-1],"default_left":[0,0,0],"value":[0,1,2]}`,
+		`{"format":"arrestcast-gbt/2","num_features":1,"roots":[0,2],"feature":[0,-1,-1],"threshold":[1,0,0],"left":[1,-1,-1],"default_left":[0,0,0],"value":[0,1,2]}`,
 		`{"format":"other","num_features":1}`,
 	} {
 		var mm Model
@@ -261,7 +264,7 @@ func TestDeterministic(t *testing.T) {
 	var ref []byte
 	for _, threads := range []int{1, 2, 3, 1} {
 		p.Threads = threads
-		b, err := json.Marshal(fit(t, X, y, p))
+		b, err := json.Marshal(mustFit(t, X, y, p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +275,7 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 	p.Seed++
-	b, _ := json.Marshal(fit(t, X, y, p))
+	b, _ := json.Marshal(mustFit(t, X, y, p))
 	if bytes.Equal(ref, b) {
 		t.Fatal("another seed gave the same model")
 	}
@@ -290,7 +293,7 @@ func TestEarlyStopping(t *testing.T) {
 	}
 	p := DefaultParams()
 	p.NumTrees, p.LearningRate, p.MaxDepth, p.ValidationFraction, p.EarlyStoppingRounds = 500, 0.3, 6, 0.2, 10
-	m := fit(t, X, y, p)
+	m := mustFit(t, X, y, p)
 	loss := m.ValidationLoss()
 	if len(loss) >= 500 {
 		t.Fatalf("trained all %d rounds on noise", len(loss))
@@ -305,7 +308,7 @@ func TestEarlyStopping(t *testing.T) {
 	// On learnable data it keeps going while the validation loss falls.
 	X2, y2 := synthData(5000, 3, false)
 	p.NumTrees, p.LearningRate, p.MaxDepth = 60, 0.1, 4
-	m = fit(t, X2, y2, p)
+	m = mustFit(t, X2, y2, p)
 	if m.NumTrees() < 40 {
 		t.Fatalf("stopped after %d trees on learnable data", m.NumTrees())
 	}
@@ -328,11 +331,11 @@ func TestFeatureImportance(t *testing.T) {
 	}
 	p := DefaultParams()
 	p.NumTrees, p.MaxDepth = 20, 4
-	m := fit(t, X, y, p)
+	m := mustFit(t, X, y, p)
 	imp := m.FeatureImportance()
 	inner := 0
-	for _, nd := range m.nodes {
-		if nd.left >= 0 {
+	for i := range m.nodes {
+		if !m.view(m.treeOf(i), i).leaf {
 			inner++
 		}
 	}
@@ -359,7 +362,7 @@ func TestLeafWiseRespectsMaxLeaves(t *testing.T) {
 		if g == DepthWise {
 			p.MaxDepth = 8
 		}
-		m := fit(t, X, y, p)
+		m := mustFit(t, X, y, p)
 		for k := 0; k < m.NumTrees(); k++ {
 			if l := m.treeLeaves(k); l > 13 || l < 2 {
 				t.Fatalf("%s tree %d has %d leaves, max 13", g, k, l)
@@ -368,7 +371,7 @@ func TestLeafWiseRespectsMaxLeaves(t *testing.T) {
 	}
 	p := DefaultParams()
 	p.NumTrees, p.MaxDepth = 5, 3
-	m := fit(t, X, y, p)
+	m := mustFit(t, X, y, p)
 	for k := 0; k < m.NumTrees(); k++ {
 		if l := m.treeLeaves(k); l > 8 {
 			t.Fatalf("depth-3 tree %d has %d leaves", k, l)
@@ -380,7 +383,7 @@ func TestPredictBatchMatchesRowsAndDoesNotAllocate(t *testing.T) {
 	X, y := synthData(5000, 6, true)
 	p := DefaultParams()
 	p.NumTrees = 40
-	m := fit(t, X, y, p)
+	m := mustFit(t, X, y, p)
 	batch, err := m.PredictProbaBatchThreads(X, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -397,6 +400,14 @@ func TestPredictBatchMatchesRowsAndDoesNotAllocate(t *testing.T) {
 	if _, err := m.PredictProbaBatch(X[:3]); err == nil {
 		t.Fatal("wrong column count accepted")
 	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("a row shorter than the model's features did not panic")
+			}
+		}()
+		m.PredictProba(row[:len(row)-1])
+	}()
 }
 
 // Bins: few distinct values get a bin each (bounds halfway between them); many get at most maxBins bins
@@ -455,7 +466,7 @@ func TestFitErrorsAndCancel(t *testing.T) {
 		func(p *Params) { p.ColsampleTree = 0 },
 		func(p *Params) { p.MaxBins = 256 },
 		func(p *Params) { p.EarlyStoppingRounds = 5 },
-		func(p *Params) { p.MaxDepth = 0 }, // depth-wise needs a depth
+		func(p *Params) { p.Growth, p.MaxDepth = DepthWise, 0 }, // depth-wise needs a depth
 	}
 	for i, mod := range bad {
 		p := DefaultParams()
@@ -526,7 +537,8 @@ func TestAgreesWithXGBoost(t *testing.T) {
 	p.NumTrees, p.MaxDepth, p.LearningRate = golden.Params.NEstimators, golden.Params.MaxDepth, golden.Params.LearningRate
 	p.MinChildWeight, p.Lambda, p.Gamma, p.MaxBins = golden.Params.MinChildWeight, golden.Params.Lambda, golden.Params.Gamma, 255
 	p.BaseProba = 0.5 // XGBoost 1.7's base_score
-	m := fit(t, X["train"], y["train"], p)
+	p.Growth, p.MaxLeaves = DepthWise, 0
+	m := mustFit(t, X["train"], y["train"], p)
 	pr, err := m.PredictProbaBatch(X["test"])
 	if err != nil {
 		t.Fatal(err)
@@ -555,7 +567,7 @@ func TestAgreesWithXGBoost(t *testing.T) {
 func TestQualityOnPrepared2017(t *testing.T) {
 	Xtr, ytr, Xte, yte := mlReady(t)
 	t0 := time.Now()
-	m := fit(t, Xtr, ytr, DefaultParams())
+	m := mustFit(t, Xtr, ytr, DefaultParams())
 	sec := time.Since(t0).Seconds()
 	pr, err := m.PredictProbaBatch(Xte)
 	if err != nil {
@@ -565,5 +577,98 @@ func TestQualityOnPrepared2017(t *testing.T) {
 	t.Logf("train %d×%d in %.2fs; test %d rows: ROC-AUC %.4f, AP %.4f", len(ytr), len(Xtr), sec, len(yte), auc, ap)
 	if auc < 0.89 {
 		t.Fatalf("ROC-AUC %.4f < 0.89", auc)
+	}
+}
+
+// walkLeaf returns the leaf node tree k sends row to.
+func (m *Model) walkLeaf(k int, row []float64) int {
+	i := int(m.roots[k])
+	for {
+		v := m.view(k, i)
+		if v.leaf {
+			return i
+		}
+		x := row[v.feature]
+		switch {
+		case x != x && v.defaultLeft, x <= v.threshold:
+			i = v.left
+		default:
+			i = v.left + 1
+		}
+	}
+}
+
+// Every leaf of the first tree holds −G/(H+λ)·lr for exactly the training rows that reach it: this checks
+// histograms, the subtraction trick and the partitions end to end (small data, deep tree, many nodes with
+// siblings of equal size).
+func TestLeafValuesMatchTheirRows(t *testing.T) {
+	for _, n := range []int{64, 300, 5000, 70000} {
+		X, y := synthData(n, uint64(n), true)
+		p := DefaultParams()
+		p.NumTrees, p.MaxDepth, p.LearningRate, p.Lambda, p.MinChildWeight = 1, 10, 1, 1, 0
+		for _, g := range []Growth{DepthWise, LeafWise} {
+			p.Growth = g
+			if g == LeafWise {
+				p.MaxDepth, p.MaxLeaves = 0, 200
+			}
+			m := mustFit(t, X, y, p)
+			pb := float64(float32(1 / (1 + math.Exp(-m.BaseScore()))))
+			G, H := map[int]float64{}, map[int]float64{}
+			row := make([]float64, len(X))
+			for i := range y {
+				leaf := m.walkLeaf(0, rowOf(X, i, row))
+				G[leaf] += float64(float32(pb - float64(y[i])))
+				H[leaf] += float64(float32(pb * (1 - pb)))
+			}
+			leaves := 0
+			for i := range m.nodes {
+				v := m.view(0, i)
+				if !v.leaf {
+					continue
+				}
+				leaves++
+				want := -G[i] / (H[i] + p.Lambda) * p.LearningRate
+				if math.Abs(v.value-want) > 1e-4*max(1, math.Abs(want)) {
+					t.Fatalf("n=%d %s leaf %d: value %v, its rows give %v", n, g, i, v.value, want)
+				}
+			}
+			if leaves < 8 {
+				t.Fatalf("n=%d %s: only %d leaves", n, g, leaves)
+			}
+		}
+	}
+}
+
+// After training with row and column subsampling, the margins the trainer kept for every row (in-bag
+// rows through their leaves, out-of-bag rows by walking the tree) are the model's predictions on the
+// training rows: compared as sorted lists, since records do not carry row ids.
+func TestTrainingMarginsMatchPredictions(t *testing.T) {
+	X, y := synthData(30000, 9, true)
+	p := DefaultParams()
+	p.NumTrees, p.Subsample, p.ColsampleTree = 25, 0.6, 0.7
+	m, tr, err := fit(context.Background(), X, y, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(y)
+	rb := tr.w * 8
+	got := make([]float64, n)
+	for i := 0; i < n; i++ {
+		rec := tr.bufB[0][i*rb : i*rb+rb]
+		got[i] = float64(math.Float32frombits(uint32(rec[recMargin]) | uint32(rec[recMargin+1])<<8 | uint32(rec[recMargin+2])<<16 | uint32(rec[recMargin+3])<<24))
+	}
+	want := make([]float64, n)
+	row := make([]float64, len(X))
+	for i := range want {
+		want[i] = m.PredictRaw(rowOf(X, i, row))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	worst := 0.0
+	for i := range got {
+		worst = max(worst, math.Abs(got[i]-want[i]))
+	}
+	if worst > 1e-4 {
+		t.Fatalf("training margins and predictions differ by up to %v", worst)
 	}
 }

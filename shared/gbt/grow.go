@@ -32,8 +32,8 @@ type hist [][histWidth]hbin
 // Work on one node is cut in chunks whose count depends on its rows only (see chunkCount), so results
 // do not depend on the thread count; nodes too small to cut are spread over the threads node by node.
 const (
-	minHistChunk   = 16384
-	minPartChunk   = 32768
+	minHistChunk   = 8192
+	minPartChunk   = 16384
 	maxChunks      = 8
 	finishPieceLen = 8192
 )
@@ -296,18 +296,22 @@ func (t *trainer) expand(batch []*candidate, nodes *[]tnode) []*candidate {
 	for _, c := range work {
 		kids = append(kids, c.kids[0], c.kids[1])
 	}
-	runChunks(len(work), t.threads, func(i int) {
-		c := work[i]
-		l, r := c.kids[0], c.kids[1]
-		if l.rows() < r.rows() {
-			t.subtract(r.hist, l.hist)
-		} else {
-			t.subtract(l.hist, r.hist)
+	for i, c := range work {
+		large := c.kids[0]
+		if large == small[i] {
+			large = c.kids[1]
 		}
-		for _, ch := range c.kids {
-			if t.canSplit(ch) {
-				ch.split = t.bestSplit(ch)
-			}
+		t.subtract(large.hist, small[i].hist)
+	}
+	// A split search is a few microseconds: hand it to another thread only when there are many
+	// (a depth-wise level), not for the two children of a leaf-wise step.
+	threads := t.threads
+	if len(kids) < 8 {
+		threads = 1
+	}
+	runChunks(len(kids), threads, func(i int) {
+		if ch := kids[i]; t.canSplit(ch) {
+			ch.split = t.bestSplit(ch)
 		}
 	})
 	var next []*candidate
@@ -468,18 +472,27 @@ func clearHist(h hist, feats []int) {
 }
 
 // accumulate adds records lo..hi of a buffer into h: one streaming pass, all features of a row at once.
+// It reads and writes through unsafe pointers (about a quarter faster than indexed slices here): k stays
+// in [lo, hi) inside the buffer, j below t.f = len(h) and a bin value below histWidth.
 func (t *trainer) accumulate(h hist, buf, lo, hi int) {
-	w, f := t.w, t.f
-	words, bytes := t.buf[buf], t.bufB[buf]
-	rb := w * 8
+	f := t.f
+	if len(h) < f || hi > len(t.buf[buf])/t.w || lo < 0 {
+		panic("gbt: accumulate out of range")
+	}
+	rb := uintptr(t.w * 8)
+	hp := unsafe.Pointer(unsafe.SliceData(h))
+	base := unsafe.Pointer(unsafe.SliceData(t.buf[buf]))
+	const slot = unsafe.Sizeof(hbin{})
+	const featBytes = histWidth * slot
 	if len(t.feats) == f {
 		for k := lo; k < hi; k++ {
-			gw := words[k*w]
+			rp := unsafe.Add(base, uintptr(k)*rb)
+			gw := *(*uint64)(rp)
 			g := float64(math.Float32frombits(uint32(gw)))
 			hh := float64(math.Float32frombits(uint32(gw >> 32)))
-			row := bytes[k*rb+recHeader : k*rb+recHeader+f]
-			for j, b := range row {
-				e := &h[j][b]
+			bp := unsafe.Add(rp, recHeader)
+			for j := 0; j < f; j++ {
+				e := (*hbin)(unsafe.Add(hp, uintptr(j)*featBytes+uintptr(*(*uint8)(unsafe.Add(bp, j)))*slot))
 				e.g += g
 				e.h += hh
 			}
@@ -487,12 +500,13 @@ func (t *trainer) accumulate(h hist, buf, lo, hi int) {
 		return
 	}
 	for k := lo; k < hi; k++ {
-		gw := words[k*w]
+		rp := unsafe.Add(base, uintptr(k)*rb)
+		gw := *(*uint64)(rp)
 		g := float64(math.Float32frombits(uint32(gw)))
 		hh := float64(math.Float32frombits(uint32(gw >> 32)))
-		row := bytes[k*rb+recHeader : k*rb+recHeader+f]
+		bp := unsafe.Add(rp, recHeader)
 		for _, j := range t.feats {
-			e := &h[j][row[j]]
+			e := (*hbin)(unsafe.Add(hp, uintptr(j)*featBytes+uintptr(*(*uint8)(unsafe.Add(bp, j)))*slot))
 			e.g += g
 			e.h += hh
 		}
@@ -582,7 +596,7 @@ func (t *trainer) partition(c *candidate, threads int) (int, int) {
 	lut := &c.lut
 	off := recHeader + c.split.feat
 	words, bytes := t.buf[c.buf], t.bufB[c.buf]
-	if chunkCount(c.rows(), minPartChunk, maxChunks) == 1 && devInPlace {
+	if chunkCount(c.rows(), minPartChunk, maxChunks) == 1 {
 		switch t.w {
 		case 3:
 			return partitionInPlace[[3]uint64](words, bytes, lut, off, c.start, c.end), c.buf
@@ -593,8 +607,6 @@ func (t *trainer) partition(c *candidate, threads int) (int, int) {
 	rb := t.w * 8
 	return t.partitionBy(c.buf, c.start, c.end, threads, func(i int) uint8 { return lut[bytes[i*rb+off]] }, lut, off), 1 - c.buf
 }
-
-var devInPlace = true
 
 // partitionBag moves the in-bag records of buffer 0 to the front of buffer 1 and returns their count.
 func (t *trainer) partitionBag(n int) int {

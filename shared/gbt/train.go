@@ -11,24 +11,30 @@ import (
 // Fit trains a model on the column-major matrix X (X[j][i]) and labels y (0/1). It stops with ctx's error
 // when ctx is done (checked once per round).
 func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error) {
+	m, _, err := fit(ctx, X, y, p)
+	return m, err
+}
+
+// fit is Fit that also hands back the trainer, whose records tests inspect.
+func fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, *trainer, error) {
 	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("gbt fit: %w", err)
+		return nil, nil, fmt.Errorf("gbt fit: %w", err)
 	}
-	if len(X) == 0 {
-		return nil, fmt.Errorf("gbt fit: no feature columns")
+	if len(X) == 0 || len(X) > maxFeatures {
+		return nil, nil, fmt.Errorf("gbt fit: %d feature columns, need 1..%d", len(X), maxFeatures)
 	}
 	n := len(y)
 	for j, c := range X {
 		if len(c) != n {
-			return nil, fmt.Errorf("gbt fit: column %d has %d rows, labels %d", j, len(c), n)
+			return nil, nil, fmt.Errorf("gbt fit: column %d has %d rows, labels %d", j, len(c), n)
 		}
 	}
 	if n < 2 {
-		return nil, fmt.Errorf("gbt fit: %d rows", n)
+		return nil, nil, fmt.Errorf("gbt fit: %d rows", n)
 	}
 	for i, v := range y {
 		if v > 1 {
-			return nil, fmt.Errorf("gbt fit: label %d at row %d is not 0/1", v, i)
+			return nil, nil, fmt.Errorf("gbt fit: label %d at row %d is not 0/1", v, i)
 		}
 	}
 	rng := rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15))
@@ -39,7 +45,7 @@ func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error
 	if p.ValidationFraction > 0 {
 		trainRows, valRows = stratifiedHoldout(y, p.ValidationFraction, rng)
 		if len(valRows) == 0 || len(trainRows) < 2 {
-			return nil, fmt.Errorf("gbt fit: validation_fraction %v leaves %d training and %d validation rows",
+			return nil, nil, fmt.Errorf("gbt fit: validation_fraction %v leaves %d training and %d validation rows",
 				p.ValidationFraction, len(trainRows), len(valRows))
 		}
 	}
@@ -96,7 +102,7 @@ func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error
 	best, bestLoss := -1, math.Inf(1)
 	for round := 0; round < p.NumTrees; round++ {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
+			return nil, nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
 		}
 		tree := t.growTree()
 		trees = append(trees, tree)
@@ -114,7 +120,11 @@ func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error
 	if best < 0 || p.EarlyStoppingRounds == 0 {
 		best = len(trees) - 1
 	}
-	return buildModel(trees[:best+1], ub, t.nb, base, p, best, valLoss), nil
+	m, err := buildModel(trees[:best+1], ub, t.nb, base, p, best, valLoss)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gbt fit: %w", err)
+	}
+	return m, t, nil
 }
 
 // fitEdges learns bin upper bounds per feature from (a sample of) the training rows.
@@ -237,8 +247,8 @@ func logLoss(z float64, y uint8) float64 {
 	return -z + math.Log1p(math.Exp(z))
 }
 
-// buildModel converts training trees (bin thresholds) into the flat prediction layout (raw thresholds).
-func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Params, best int, valLoss []float64) *Model {
+// buildModel converts training trees (bin thresholds) into the prediction layout (raw thresholds).
+func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Params, best int, valLoss []float64) (*Model, error) {
 	f := len(ub)
 	m := &Model{
 		numFeatures:      f,
@@ -250,31 +260,26 @@ func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Param
 		bestIteration:    best,
 		validationLoss:   valLoss,
 	}
-	total := 0
-	for _, tr := range trees {
-		total += len(tr)
-	}
-	m.nodes = make([]node, 0, total)
-	for _, tr := range trees {
-		off := int32(len(m.nodes))
-		m.roots = append(m.roots, off)
-		for _, n := range tr {
+	flat := make([]tree, len(trees))
+	for ti, tr := range trees {
+		nodes := make([]flatNode, len(tr))
+		for k, n := range tr {
 			if n.left < 0 {
-				m.nodes = append(m.nodes, node{thr: n.value, left: -1})
+				nodes[k] = flatNode{leaf: true, value: n.value}
 				continue
 			}
-			thr := math.Inf(1) // split after the last regular bin: every non-missing value goes left
+			thr := float32(math.Inf(1)) // split after the last regular bin: every non-missing value goes left
 			if int(n.bin) < nb[n.feat]-1 {
-				thr = ub[n.feat][n.bin]
+				thr = float32(ub[n.feat][n.bin]) // exact: bin bounds are float32 values
 			}
-			feat := uint32(n.feat)
-			if n.defLeft {
-				feat |= defaultLeftBit
-			}
-			m.nodes = append(m.nodes, node{thr: thr, left: n.left + off, feat: feat})
+			nodes[k] = flatNode{feature: int(n.feat), threshold: thr, left: int(n.left), defaultLeft: n.defLeft}
 			m.importanceGain[n.feat] += n.gain
 			m.importanceSplits[n.feat]++
 		}
+		flat[ti] = tree{nodes: nodes}
 	}
-	return m
+	if err := m.setTrees(flat); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

@@ -235,7 +235,7 @@ type Trial struct {
 	Rung       int        `json:"rung"`      // -1 for the base params' full-data evaluation
 	Rows       int        `json:"rows"`
 	Params     gbt.Params `json:"params"`
-	Score      float64    `json:"score"` // mean over folds; NaN when not completed
+	Score      float64    `json:"score"` // mean over folds; 0 when not completed (no NaN: the log marshals to JSON)
 	FoldScores []float64  `json:"fold_scores"`
 	Seconds    float64    `json:"seconds"`
 	Completed  bool       `json:"completed"` // false: cut by the deadline
@@ -313,7 +313,7 @@ func Search(ctx context.Context, X [][]float64, y []uint8, cfg Config) (Result, 
 
 	res := Result{}
 	evaluate := func(ctx context.Context, cand, rung int, rows []int) (Trial, error) {
-		tr := Trial{Candidate: cand, Rung: rung, Rows: len(rows), Params: cands[cand], Score: math.NaN()}
+		tr := Trial{Candidate: cand, Rung: rung, Rows: len(rows), Params: cands[cand]}
 		t0 := time.Now()
 		Xr, yr := X, y
 		if len(rows) < n {

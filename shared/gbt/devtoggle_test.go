@@ -1,5 +1,0 @@
-package gbt
-
-import "os"
-
-func init() { devInPlace = os.Getenv("GBT_INPLACE") != "0" }
