@@ -153,8 +153,8 @@ func StartStandin(ctx context.Context, c *Config) (*Detached, error) {
 	addrFile := c.Path("socrata.addr")
 	_ = os.Remove(addrFile)
 	d, err := StartDetached(c.Path("logs", "socrata.log"), c.Root, baseEnv(nil), nil, bin,
-		"-crimes", filepath.Join(c.Root, "data", "chicago", "crimes_2017.csv.gz"),
-		"-stations", filepath.Join(c.Root, "data", "chicago", "police_stations.csv"),
+		"-crimes", c.Get("SOCRATA_CRIMES", filepath.Join(c.Root, "data", "chicago", "crimes_2017.csv.gz")),
+		"-stations", c.Get("SOCRATA_STATIONS", filepath.Join(c.Root, "data", "chicago", "police_stations.csv")),
 		"-addr", c.SocrataAddress, "-addr-file", addrFile)
 	if err != nil {
 		return nil, fmt.Errorf("socrata stand-in: %w", err)

@@ -306,3 +306,28 @@ func BenchmarkPredictHTTPHandler(b *testing.B) {
 		s.Handle(req)
 	}
 }
+
+// The artifact's predictor does not allocate per record (enrichment, fill,
+// encoding, scaling, selection and the trees included).
+func TestPredictDoesNotAllocate(t *testing.T) {
+	p := server(t).Model().P
+	raw := artifact.Raw{Date: 1496581200, IUCR: "2027", PrimaryType: "NARCOTICS", Location: "STREET", FBICode: "18",
+		Beat: "1123", District: "011", Ward: "28", CommunityArea: "26", X: 1149421, Y: 1903366, Lat: math.NaN(), Lon: math.NaN()}
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := p.PredictRaw(&raw); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("PredictRaw allocates %.1f times per record", n)
+	}
+}
+
+func BenchmarkPredictRaw(b *testing.B) {
+	p := server(&testing.T{}).Model().P
+	raw := artifact.Raw{Date: 1496581200, IUCR: "2027", PrimaryType: "NARCOTICS", Location: "STREET", FBICode: "18",
+		Beat: "1123", District: "011", Ward: "28", CommunityArea: "26", X: 1149421, Y: 1903366, Lat: math.NaN(), Lon: math.NaN()}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = p.PredictRaw(&raw)
+	}
+}

@@ -1,0 +1,69 @@
+//go:build integration
+
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/pipeline"
+	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/trigger"
+)
+
+// TestModelQuality2017 runs the whole chain in-process on the real 2017
+// year, as cmd/pipeline does, and holds the model to the seed's XGBoost
+// numbers on the 20 % test split: ROC-AUC ≥ 0.892 and average precision ≥ 0.776.
+func TestModelQuality2017(t *testing.T) {
+	root := "../.."
+	crimes := filepath.Join(root, "data/chicago/crimes_2017.csv.gz")
+	stations := filepath.Join(root, "data/chicago/police_stations.csv")
+	st, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, b := range []string{chain.DataBucket, chain.ModelsBucket} {
+		if err := st.EnsureBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := &pipeline.Env{Store: st, Data: chain.DataBucket, Models: chain.ModelsBucket,
+		Source:  &pipeline.FileSource{CrimesPath: crimes, StationsPath: stations},
+		Options: pipeline.Options{TrainBudget: 2 * time.Second}}
+	date, _ := chain.ParseRunDate("2018-01-01")
+	var train *pipeline.Manifest
+	for _, s := range chain.Steps {
+		if s.Trigger != chain.Cron && s.Trigger != chain.Event {
+			continue
+		}
+		res := pipeline.Execute(ctx, env, s.Name, pipeline.Invocation{Kind: trigger.Manual, Date: date})
+		if res.Outcome != "done" {
+			t.Fatalf("%s: %s: %s", s.Name, res.Outcome, res.Reason)
+		}
+		t.Logf("%-9s rows %7d -> %7d  %.2fs", s.Name, res.Manifest.RowsIn, res.Manifest.RowsOut, res.Manifest.Seconds)
+		train = res.Manifest
+	}
+	b, err := os.ReadFile(filepath.Join(st.Root(), chain.ModelsBucket, pipeline.ArtifactKey(date)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("test split: ROC-AUC %.4f  AP %.4f  (%v)", a.Metrics["roc_auc"], a.Metrics["average_precision"], train.Notes["algorithm"])
+	if a.Metrics["roc_auc"] < 0.892 || a.Metrics["average_precision"] < 0.776 {
+		t.Errorf("ROC-AUC %.4f (want ≥ 0.892), AP %.4f (want ≥ 0.776)", a.Metrics["roc_auc"], a.Metrics["average_precision"])
+	}
+	if e, _ := train.Notes["max_replay_error"].(float64); e > 1e-9 {
+		t.Errorf("artifact replays the preprocessing with error %g", e)
+	}
+}
