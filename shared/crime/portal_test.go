@@ -21,6 +21,18 @@ const (
 	row2 = "10805378,JA104278,01/01/2017 02:00:00 AM,046XX S VINCENNES AVE,0281,CRIM SEXUAL ASSAULT,NON-AGGRAVATED,RESIDENCE,false,true,0221,002,3,38,02,1180398,1874151,02/10/2018 03:50:01 PM,41.80993288,-87.613843427"
 )
 
+// oneByte runs read on a reader of in that hands out one byte per Read,
+// with the window shrunk to a few bytes: every record is then cut at every
+// possible place and parsed again.
+func oneByte[T any](in string, read func(context.Context, io.Reader) (T, error)) (T, error) {
+	size, least := windowSize, minRead
+	windowSize, minRead = 4, 1
+	defer func() { windowSize, minRead = size, least }()
+	return read(context.Background(), iotest.OneByteReader(strings.NewReader(in)))
+}
+
+// readPortal reads in twice, as a whole and one byte at a time, and
+// checks both give the same result.
 func readPortal(t *testing.T, in string) *ReadResult {
 	t.Helper()
 	res, err := ReadPortalCSV(context.Background(), strings.NewReader(in))
@@ -29,7 +41,7 @@ func readPortal(t *testing.T, in string) *ReadResult {
 	}
 	// Every parse must give the same result when the input arrives one byte
 	// at a time (records cut at every possible place).
-	slow, err := ReadPortalCSV(context.Background(), iotest.OneByteReader(strings.NewReader(in)))
+	slow, err := oneByte(in, ReadPortalCSV)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,5 +261,59 @@ func TestReadPortalCSVRealFile(t *testing.T) {
 	}
 	if err := table.Equal(tb, streamed.Table); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDelimiter(t *testing.T) {
+	for _, s := range []string{"", "a", ",", "\n", "abcdefgh", "abcdefg,", "abcdefgh,", ",abcdefgh", "ab\ncd,ef",
+		"\x2d\x2b,", "\x0b\x09\n", "\xff\x80\x00,", "0123456789abcdef\n", "ÀÉ,x", "\x2c\x01\x2c"} {
+		want := strings.IndexAny(s, ",\n")
+		if want < 0 {
+			want = len(s)
+		}
+		if got := delimiter([]byte(s), 0, len(s)); got != want {
+			t.Errorf("%q: %d, want %d", s, got, want)
+		}
+	}
+	// Every byte value before a comma at every offset within a word.
+	for b := range 256 {
+		for at := range 17 {
+			s := bytes.Repeat([]byte{byte(b)}, at)
+			s = append(s, ',', 'x')
+			want := bytes.IndexAny(s, ",\n")
+			if got := delimiter(s, 0, len(s)); got != want {
+				t.Fatalf("byte %#x at %d: %d, want %d", b, at, got, want)
+			}
+		}
+	}
+}
+
+// chunks hands out at most n bytes per Read.
+type chunks struct {
+	r io.Reader
+	n int
+}
+
+func (c chunks) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+// A record longer than the read window (1.5 MB of quoted text with quotes
+// and newlines inside) is read whole, however the reader splits the input.
+func TestLongRecord(t *testing.T) {
+	long := strings.Repeat("x\"\"y,\n", 250000) // 1.5 MB quoted: beyond the 1 MB window
+	in := portalHeader + "\n" + strings.Replace(row1, "027XX S WHIPPLE ST", `"`+long+`"`, 1) + "\n" + row2 + "\n"
+	want := strings.ReplaceAll(long, `""`, `"`)
+	for _, r := range []io.Reader{strings.NewReader(in), chunks{strings.NewReader(in), 1000}, iotest.HalfReader(strings.NewReader(in))} {
+		res, err := ReadPortalCSV(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rejects) != 0 || res.Table.Len() != 2 || res.Table.Col(ColBlock).Str(0) != want || res.Table.Col(ColIUCR).Str(1) != "0281" {
+			t.Fatalf("%T: %d rows, rejects %v", r, res.Table.Len(), res.Rejects)
+		}
+	}
+	js := `[{"block":"` + strings.Repeat(`a\"\n`, 500000) + `","id":"1"}]`
+	res, err := ReadSODA(context.Background(), chunks{strings.NewReader(js), 1000})
+	if err != nil || res.Table.Col(ColBlock).Str(0) != strings.Repeat("a\"\n", 500000) || res.Table.Col(ColID).Nums[0] != 1 {
+		t.Fatalf("long JSON string: %v", err)
 	}
 }

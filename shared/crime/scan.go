@@ -2,7 +2,9 @@ package crime
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math/bits"
 )
 
 // scanner splits CSV (RFC 4180: comma, double-quote quoting with "" inside,
@@ -142,10 +144,7 @@ restart:
 			return true, false
 		}
 		// Unquoted field: up to the next comma or line end.
-		k := p
-		for k < end && buf[k] != ',' && buf[k] != '\n' {
-			k++
-		}
+		k := delimiter(buf, p, end)
 		if k == end {
 			if w.more() {
 				goto restart
@@ -174,6 +173,27 @@ restart:
 }
 
 var nl = []byte{'\n'}
+
+// delimiter returns the index of the first ',' or '\n' in buf[k:end], or
+// end. It tests 8 bytes at a time: a byte b of word v is a match when
+// v^(b repeated) has a zero byte there. The zero-byte trick may flag bytes
+// above the first real zero (borrows), never below, so the lowest flag is
+// exact.
+func delimiter(buf []byte, k, end int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; k+8 <= end; k += 8 {
+		v := binary.LittleEndian.Uint64(buf[k:])
+		c := v ^ (',' * lo)
+		n := v ^ ('\n' * lo)
+		if m := ((c-lo)&^c | (n-lo)&^n) & hi; m != 0 {
+			return k + bits.TrailingZeros64(m)/8
+		}
+	}
+	for k < end && buf[k] != ',' && buf[k] != '\n' {
+		k++
+	}
+	return k
+}
 
 // finish ends a record whose content stops at stop and whose line end (if
 // any) ends at next.

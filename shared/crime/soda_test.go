@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/table"
@@ -20,7 +19,7 @@ func readSODA(t *testing.T, in string) *ReadResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow, err := ReadSODA(context.Background(), iotest.OneByteReader(strings.NewReader(in)))
+	slow, err := oneByte(in, ReadSODA)
 	if err != nil {
 		t.Fatal(err)
 	}

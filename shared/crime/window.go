@@ -16,7 +16,12 @@ type window struct {
 	err        error // read error other than io.EOF
 }
 
-const windowSize = 1 << 20
+// Sizes of the window and of the least read; tests make them tiny so that
+// records are cut at every possible place.
+var (
+	windowSize = 1 << 20
+	minRead    = 64 << 10
+)
 
 func newWindow(r io.Reader) *window {
 	return &window{r: r, buf: make([]byte, windowSize)}
@@ -42,18 +47,25 @@ func (w *window) more() bool {
 		w.buf = nb
 		changed = true
 	}
-	for range 100 {
+	// Read at least minRead (or to the end) before parsing again: a reader
+	// that hands out small pieces must not make a long record be re-parsed
+	// once per piece.
+	want := min(w.end+minRead, len(w.buf))
+	for empty := 0; empty < 100; {
 		n, err := w.r.Read(w.buf[w.end:])
 		w.end += n
+		changed = changed || n > 0
 		switch {
 		case err == io.EOF:
 			w.eof = true
-			return changed || n > 0
+			return changed
 		case err != nil:
 			w.err = fmt.Errorf("read: %w", err)
-			return changed || n > 0
-		case n > 0:
+			return changed
+		case w.end >= want:
 			return true
+		case n == 0:
+			empty++
 		}
 	}
 	w.err = fmt.Errorf("read: %w", io.ErrNoProgress)

@@ -60,6 +60,13 @@ func LoadConfig(root string) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{Root: abs, Dev: filepath.Join(abs, ".dev"), StackFile: filepath.Join(abs, "stack.yml"), vars: vars}
+	// DEVSTACK_DIR moves the state folder (the end-to-end test runs a stack
+	// of its own beside a developer's); the daemon inherits it.
+	if d := c.Get("DEVSTACK_DIR", ""); d != "" {
+		if c.Dev, err = filepath.Abs(d); err != nil {
+			return nil, fmt.Errorf("DEVSTACK_DIR: %w", err)
+		}
+	}
 	c.GatewayURL = strings.TrimRight(c.Get("OPENFAAS_URL", "http://127.0.0.1:8080"), "/")
 	c.MinIOAddress = c.Get("MINIO_ADDRESS", "127.0.0.1:9000")
 	c.MinIOUser = c.Get("MINIO_ROOT_USER", "minio")

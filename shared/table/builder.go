@@ -12,28 +12,32 @@ import (
 //
 // It has its own open-addressing hash index instead of a map[string]int32:
 // loading a year of crimes does millions of lookups, and this index does
-// them faster, in a third of the memory, and keeps new strings in shared
+// them faster (the hash is in the slot, so the dictionary is read only on a
+// likely match), in a third of the memory, and keeps new strings in shared
 // chunks instead of one allocation each.
 type CatBuilder struct {
 	dict  []string
-	slots []uint64 // hash<<32 | code+1 per slot, 0 empty; length a power of two
+	slots []uint64 // hash<<32 | code+1 per slot, 0 empty; a power of two, at most half full
 	codes []int32
 	chunk []byte // backing bytes of new dictionary strings (append-only)
 }
 
+// seed makes slot positions unpredictable from outside the process, so
+// crafted input cannot make every string collide.
 var seed = rand.Uint64() | 1
 
 // hash is a fast seeded hash for short strings (codes, names): 8-byte words
 // mixed with 128-bit multiplies, as wyhash does.
 func hash(s []byte) uint32 {
 	h := seed ^ uint64(len(s))*0x9E3779B97F4A7C15
-	for len(s) > 8 {
-		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(s), 0xbf58476d1ce4e5b9)
-		h = hi ^ lo
-		s = s[8:]
-	}
 	var v uint64
 	switch {
+	case len(s) >= 8:
+		for p := s; len(p) > 8; p = p[8:] {
+			hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(p), 0xbf58476d1ce4e5b9)
+			h = hi ^ lo
+		}
+		v = binary.LittleEndian.Uint64(s[len(s)-8:]) // last word, overlapping
 	case len(s) >= 4:
 		v = uint64(binary.LittleEndian.Uint32(s))<<32 | uint64(binary.LittleEndian.Uint32(s[len(s)-4:]))
 	case len(s) > 0:
@@ -84,7 +88,6 @@ func (b *CatBuilder) CodeBytes(s []byte) int32 {
 		if e == 0 {
 			break
 		}
-		// The hash is in the slot: the dictionary is only read on a match.
 		if uint32(e>>32) == h && b.dict[uint32(e)-1] == string(s) {
 			return int32(uint32(e)) - 1
 		}
@@ -103,7 +106,7 @@ func (b *CatBuilder) insert(s []byte, h uint32) int32 {
 	if 2*len(b.dict) > len(b.slots) {
 		b.rehash()
 	} else {
-		b.place(h, k)
+		b.place(uint64(h)<<32 | uint64(k+1))
 	}
 	return k
 }
@@ -127,17 +130,18 @@ func (b *CatBuilder) rehash() {
 	}
 	b.slots = make([]uint64, n)
 	for k, s := range b.dict {
-		b.place(hash(unsafe.Slice(unsafe.StringData(s), len(s))), int32(k))
+		h := hash(unsafe.Slice(unsafe.StringData(s), len(s)))
+		b.place(uint64(h)<<32 | uint64(k+1))
 	}
 }
 
-func (b *CatBuilder) place(h uint32, k int32) {
+func (b *CatBuilder) place(e uint64) {
 	mask := len(b.slots) - 1
-	i := int(h) & mask
+	i := int(e>>32) & mask
 	for b.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
-	b.slots[i] = uint64(h)<<32 | uint64(k+1)
+	b.slots[i] = e
 }
 
 // Add appends s ("" is missing).

@@ -193,3 +193,29 @@ func TestWallClock(t *testing.T) {
 		t.Errorf("WallSeconds must keep the wall clock, got %v", Wall(s))
 	}
 }
+
+func TestTextColumn(t *testing.T) {
+	a, err := New(NewText("case", []string{"JA1", "", "JA3"}), NewNumeric("n", []float64{1, 2, 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Col("case")
+	if c.Kind != Text || c.Len() != 3 || c.Str(0) != "JA1" || !c.IsMissing(1) || c.IsMissing(2) {
+		t.Fatal("text column basics")
+	}
+	s := a.Select([]int{2, 0})
+	if s.Col("case").Str(0) != "JA3" || s.Col("case").Str(1) != "JA1" {
+		t.Fatal("select")
+	}
+	cc, err := Concat(a, s)
+	if err != nil || cc.Len() != 5 || cc.Col("case").Str(3) != "JA3" {
+		t.Fatal("concat", err)
+	}
+	if err := Equal(a, cc); err == nil {
+		t.Fatal("different tables equal")
+	}
+	b, _ := New(NewText("case", []string{"JA1", "", "JA4"}), NewNumeric("n", []float64{1, 2, 3}))
+	if err := Equal(a, b); err == nil || !strings.Contains(err.Error(), `"JA3" vs "JA4"`) {
+		t.Fatalf("equal: %v", err)
+	}
+}

@@ -1,0 +1,109 @@
+package table
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// benchTable is shaped like a loaded year: 267,792 rows, a few numeric,
+// categorical, bool and time columns.
+func benchTable(b *testing.B) *Table {
+	const n = 267792
+	r := rand.New(rand.NewPCG(1, 2))
+	cols := []*Column{}
+	for j := range 4 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = r.Float64()
+		}
+		cols = append(cols, NewNumeric("n"+strconv.Itoa(j), v))
+	}
+	for j, card := range []int{32, 331, 27823} {
+		cb := NewCatBuilder()
+		for range n {
+			cb.Add(strconv.Itoa(r.IntN(card)))
+		}
+		cols = append(cols, cb.Column("c"+strconv.Itoa(j)))
+	}
+	bools, times := make([]int8, n), make([]int64, n)
+	for i := range n {
+		bools[i], times[i] = int8(r.IntN(2)), int64(1483228800+r.IntN(365*86400))
+	}
+	cols = append(cols, NewBool("b", bools), NewTime("t", times))
+	t, err := New(cols...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	return t
+}
+
+// BenchmarkSelect gathers 80% of the rows of every column (a train split).
+func BenchmarkSelect(b *testing.B) {
+	t := benchTable(b)
+	rows := rand.New(rand.NewPCG(3, 4)).Perm(t.Len())[:t.Len()*8/10]
+	for b.Loop() {
+		t.Select(rows)
+	}
+}
+
+// BenchmarkConcat appends two halves with their own dictionaries.
+func BenchmarkConcat(b *testing.B) {
+	t := benchTable(b)
+	half := make([]int, t.Len()/2)
+	for i := range half {
+		half[i] = i
+	}
+	x := t.Select(half)
+	y := rebuildFrom(t, len(half))
+	for b.Loop() {
+		if _, err := Concat(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// rebuildFrom rebuilds the second half with fresh dictionaries (different codes).
+func rebuildFrom(t *Table, from int) *Table {
+	var cols []*Column
+	for _, c := range t.Columns() {
+		if c.Kind != Categorical {
+			cols = append(cols, c.gather(seq(from, t.Len())))
+			continue
+		}
+		cb := NewCatBuilder()
+		for i := from; i < t.Len(); i++ {
+			cb.Add(c.Str(i))
+		}
+		cols = append(cols, cb.Column(c.Name))
+	}
+	out, _ := New(cols...)
+	return out
+}
+
+func seq(a, b int) []int {
+	s := make([]int, 0, b-a)
+	for i := a; i < b; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// BenchmarkCatBuilder codes 267,792 values of 331 distinct codes (ns/op is
+// per value).
+func BenchmarkCatBuilder(b *testing.B) {
+	vals := make([][]byte, 267792)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range vals {
+		vals[i] = []byte(strconv.Itoa(1000 + r.IntN(331)))
+	}
+	cb := NewCatBuilder()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cb.CodeBytes(vals[i%len(vals)])
+		i++
+	}
+}
