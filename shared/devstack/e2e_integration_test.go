@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/testenv"
 )
 
@@ -83,7 +84,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
 	cl := NewClient(c)
-	status := RunsStatus{URL: st.Postgres.URL}
+	dbURL, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := RunsStatus{URL: dbURL}
+	_ = st
 
 	call := func(name, body string) *Answer {
 		t.Helper()
@@ -146,8 +152,10 @@ func TestEndToEnd(t *testing.T) {
 func waitTrained(ctx context.Context, t *testing.T, s RunsStatus, date string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Minute)
+	var last error
 	for time.Now().Before(deadline) {
 		runs, err := s.Status(ctx, 10)
+		last = err
 		if err == nil {
 			for _, r := range runs {
 				for _, st := range r.Steps {
@@ -162,7 +170,7 @@ func waitTrained(ctx context.Context, t *testing.T, s RunsStatus, date string) {
 		}
 		time.Sleep(2 * time.Second)
 	}
-	t.Fatalf("run %s did not reach train in 10 minutes", date)
+	t.Fatalf("run %s did not reach train in 10 minutes (last status error: %v)", date, last)
 }
 
 // waitModel waits until predict serves a model newer than `than`.
