@@ -35,6 +35,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/arrestcast/arrestcast/shared/nprand"
 )
 
 // Options configures Classif. The zero value is sklearn's defaults with
@@ -205,7 +207,7 @@ func addNoise(scaled [][]float64, cont []int, n int, seed uint32, workers int) {
 			}
 		}()
 	}
-	rng := newMT19937(seed)
+	rng := nprand.New(seed)
 	for start := 0; start < total; {
 		ch := <-free
 		pairs := min(chunkPairs, (total-start+1)/2)
@@ -213,8 +215,8 @@ func addNoise(scaled [][]float64, cont []int, n int, seed uint32, workers int) {
 		ch.x1, ch.x2, ch.r2 = ch.x1[:pairs], ch.x2[:pairs], ch.r2[:pairs]
 		for m := range pairs {
 			for {
-				x1 := 2*rng.float64() - 1
-				x2 := 2*rng.float64() - 1
+				x1 := 2*rng.Float64() - 1
+				x2 := 2*rng.Float64() - 1
 				if r2 := x1*x1 + x2*x2; r2 < 1 && r2 != 0 {
 					ch.x1[m], ch.x2[m], ch.r2[m] = x1, x2, r2
 					break

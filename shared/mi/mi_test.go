@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/arrestcast/arrestcast/shared/nprand"
 )
 
 type golden struct {
@@ -134,15 +136,15 @@ func TestNumpyStream(t *testing.T) {
 	for seedText, want := range g.NumpyStream {
 		var seed uint32
 		fmt.Sscan(seedText, &seed)
-		r := newMT19937(seed)
+		r := nprand.New(seed)
 		for i, w := range want.RandomSample {
-			if got := r.float64(); got != w {
+			if got := r.Float64(); got != w {
 				t.Errorf("seed %d random_sample[%d] = %v, numpy %v", seed, i, got, w)
 			}
 		}
-		r = newMT19937(seed)
+		r = nprand.New(seed)
 		for i, w := range want.StandardNormal {
-			if got := r.normal(); got != w {
+			if got := r.Normal(); got != w {
 				t.Errorf("seed %d standard_normal[%d] = %v, numpy %v", seed, i, got, w)
 			}
 		}

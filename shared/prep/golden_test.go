@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/arrestcast/arrestcast/shared/nprand"
 )
 
 // The golden file is written by bench/reference/golden_prep_metrics.py from
@@ -279,7 +281,7 @@ func TestStratifiedSplitErrors(t *testing.T) {
 func TestApproximateModeGolden(t *testing.T) {
 	g := loadGolden(t)
 	for _, c := range g.ApproximateMode {
-		got := approximateMode(c.ClassCounts, c.Draws, newMT19937(c.Seed))
+		got := approximateMode(c.ClassCounts, c.Draws, nprand.New(c.Seed))
 		for i := range got {
 			if got[i] != c.Result[i] {
 				t.Errorf("counts %v draws %d seed %d: %v, sklearn %v", c.ClassCounts, c.Draws, c.Seed, got, c.Result)

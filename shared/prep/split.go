@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/arrestcast/arrestcast/shared/nprand"
 )
 
 // StratifiedSplit splits the rows 0..len(y)-1 into a train and a test set
@@ -76,7 +78,7 @@ func StratifiedSplit(y []uint8, testSize float64, seed uint64) (train, test []in
 		rows[s] = append(rows[s], i)
 	}
 
-	rng := newMT19937(uint32(seed))
+	rng := nprand.New(uint32(seed))
 	trainCounts := approximateMode(classCounts, nTrain, rng)
 	rest := make([]int, len(classCounts))
 	for i := range rest {
@@ -87,7 +89,7 @@ func StratifiedSplit(y []uint8, testSize float64, seed uint64) (train, test []in
 	train = make([]int, 0, nTrain)
 	test = make([]int, 0, nTest)
 	for i := range classes {
-		perm := rng.permutation(classCounts[i])
+		perm := rng.Permutation(classCounts[i])
 		for k, p := range perm[:trainCounts[i]+testCounts[i]] {
 			if k < trainCounts[i] {
 				train = append(train, rows[i][p])
@@ -96,8 +98,8 @@ func StratifiedSplit(y []uint8, testSize float64, seed uint64) (train, test []in
 			}
 		}
 	}
-	rng.shuffle(train)
-	rng.shuffle(test)
+	rng.Shuffle(train)
+	rng.Shuffle(test)
 	return train, test, nil
 }
 
@@ -105,7 +107,7 @@ func StratifiedSplit(y []uint8, testSize float64, seed uint64) (train, test []in
 // drawing draws rows from a population with classCounts, floored, then the
 // leftover draws given by decreasing remainder; among classes with exactly
 // equal remainders, rng.choice picks which ones get one (numpy's draw order).
-func approximateMode(classCounts []int, draws int, rng *mt19937) []int {
+func approximateMode(classCounts []int, draws int, rng *nprand.RandomState) []int {
 	total := 0
 	for _, k := range classCounts {
 		total += k
@@ -138,7 +140,7 @@ func approximateMode(classCounts []int, draws int, rng *mt19937) []int {
 			}
 		}
 		add := min(len(inds), need)
-		perm := rng.permutation(len(inds)) // rng.choice(inds, add, replace=False)
+		perm := rng.Permutation(len(inds)) // rng.choice(inds, add, replace=False)
 		for _, p := range perm[:add] {
 			out[inds[p]]++
 		}
