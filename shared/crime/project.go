@@ -95,6 +95,13 @@ var (
 // number, else categorical. Records with the wrong field count or a bad
 // value in a known column are returned as rejects. The input is streamed.
 func ReadCSV(ctx context.Context, r io.Reader) (*ReadResult, error) {
+	return ReadCSVAs(ctx, r, nil)
+}
+
+// ReadCSVAs is ReadCSV where kind gives the kind of the columns Kinds does
+// not know (nil or 0: inferred). The pipeline's encoded tables are numeric
+// throughout: naming it spares keeping every value's text until the end.
+func ReadCSVAs(ctx context.Context, r io.Reader, kind func(column string) table.Kind) (*ReadResult, error) {
 	s := newScanner(r)
 	s.skipBOM()
 	if !s.next() {
@@ -111,7 +118,11 @@ func ReadCSV(ctx context.Context, r io.Reader) (*ReadResult, error) {
 			return nil, fmt.Errorf("read csv: empty or repeated column name %q in header", name)
 		}
 		seen[name] = true
-		b.cols = append(b.cols, newColBuilder(name, Kinds[name])) // inferKind when unknown
+		k, known := Kinds[name]
+		if !known && kind != nil {
+			k = kind(name)
+		}
+		b.cols = append(b.cols, newColBuilder(name, k)) // inferKind when unknown
 	}
 	b.grow(estimateRows(r, s.w))
 	return readRecords(ctx, s, b, b.cols, "read csv")

@@ -20,7 +20,10 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	}
 	defer rc.Close()
 	// Parsed as it streams in: the file's bytes are never held whole.
-	res, err := crime.ReadCSV(ctx, &sizedReader{r: rc, n: int(obj.Size)})
+	// Every column the crime schema does not name is one the pipeline made
+	// numeric (encodings, frequencies, scaled values).
+	numeric := func(string) table.Kind { return table.Numeric }
+	res, err := crime.ReadCSVAs(ctx, &sizedReader{r: rc, n: int(obj.Size)}, numeric)
 	if err != nil {
 		if store.IsTransient(err) || ctx.Err() != nil {
 			return nil, fmt.Errorf("read %s: %w", key, err)
@@ -60,27 +63,22 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 
 func (s *sizedReader) Len() int { return max(s.n, 0) }
 
-// csvSize bounds the size of t as CSV, so the buffer is allocated once
-// (growing a 60 MB buffer by doubling costs more than writing it).
+// csvSize estimates the size of t as CSV from a sample of its rows, so the
+// buffer is allocated once and about right: growing a 60 MB buffer by
+// doubling costs copies, and a generous bound costs as much in zeroing.
 func csvSize(t *table.Table) int {
-	per := 2
-	for _, c := range t.Columns() {
-		switch c.Kind {
-		case table.Numeric:
-			per += 24
-		case table.Bool:
-			per += 6
-		case table.Time:
-			per += 20
-		case table.Categorical:
-			w := 0
-			for _, s := range c.Dict {
-				w = max(w, len(s))
-			}
-			per += w + 3
-		}
+	n := t.Len()
+	if n == 0 {
+		return 4096
 	}
-	return 64 + t.Len()*per
+	const samples = 256
+	step := max(1, n/samples)
+	bytes, rows := 0, 0
+	for i := 0; i < n; i += step {
+		bytes += len(crime.FormatRow(t, i)) + 1
+		rows++
+	}
+	return 4096 + int(float64(bytes)/float64(rows)*float64(n)*1.05)
 }
 
 // PutRejects writes refused input records with their reasons.
