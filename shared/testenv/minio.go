@@ -349,9 +349,16 @@ func (s *MinIOServer) NewBucket(t testing.TB) string {
 		for e := range c.RemoveObjects(ctx, name, objs, minio.RemoveObjectsOptions{}) {
 			t.Logf("testenv: remove %s/%s: %v", name, e.ObjectName, e.Err)
 		}
-		if err := c.RemoveBucket(ctx, name); err != nil {
-			t.Logf("testenv: remove bucket %s: %v", name, err)
+		// MinIO may still be finishing the object deletions ("bucket not
+		// empty" for a moment): retry briefly before giving up.
+		var err error
+		for attempt := 0; attempt < 20; attempt++ {
+			if err = c.RemoveBucket(ctx, name); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
+		t.Logf("testenv: remove bucket %s: %v", name, err)
 	})
 	return name
 }
