@@ -95,7 +95,16 @@ func (r *Run) Put(ctx context.Context, bucket, key string, data []byte, contentT
 	if bucket == "" {
 		bucket = r.Env.Data
 	}
-	if !chain.Owns(bucket, key) {
+	// The chain table names the buckets by role; this deployment's names
+	// (DATA_BUCKET, MODELS_BUCKET) map onto them.
+	role := ""
+	switch bucket {
+	case r.Env.Data:
+		role = chain.DataBucket
+	case r.Env.Models:
+		role = chain.ModelsBucket
+	}
+	if !chain.Owns(role, key) {
 		return Ref{}, fmt.Errorf("step %s may not write %s/%s: outside the chain's prefixes", r.Step, bucket, key)
 	}
 	obj, err := r.Env.Store.Put(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), contentType)
