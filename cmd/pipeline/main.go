@@ -27,7 +27,6 @@ import (
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
 )
 
 type stepResult struct {
@@ -130,52 +129,28 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 		Options: pipeline.Options{TrainBudget: budget},
 	}
 	s := &summary{AsOf: date.Format(chain.DateLayout)}
-	started := from == ""
 	t0 := time.Now()
-	for _, st := range chain.Steps {
-		if st.Trigger != chain.Cron && st.Trigger != chain.Event {
-			continue
-		}
-		if !started && st.Name != from {
-			continue
-		}
-		started = true
+	before := func(string) {
+		// Each step's peak memory is its own, as in its own function process.
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS()
-		t := time.Now()
-		res := pipeline.Execute(ctx, env, st.Name, pipeline.Invocation{Kind: trigger.Manual, Date: date})
-		sr := stepResult{Step: st.Name, Outcome: res.Outcome, Seconds: time.Since(t).Seconds(), PeakMB: peakRSSMB()}
-		if res.Manifest != nil {
-			m := res.Manifest
+	}
+	after := func(step string, res pipeline.Result, took time.Duration) {
+		sr := stepResult{Step: step, Outcome: res.Outcome, Seconds: took.Seconds(), PeakMB: peakRSSMB()}
+		if m := res.Manifest; m != nil {
 			sr.RowsIn, sr.RowsOut, sr.Rejects = m.RowsIn, m.RowsOut, m.Rejects
-			if st.Name == "download" {
+			if step == "download" {
 				s.Rows = m.RowsOut
 			}
-			if st.Name == "train" {
-				s.Metrics = map[string]float64{}
-				for _, k := range []string{"roc_auc", "average_precision"} {
-					if v, ok := m.Notes[k].(float64); ok {
-						s.Metrics[k] = v
-					}
-				}
-				if key, ok := m.Notes["artifact"].(string); ok {
-					s.Artifact = filepath.Join(out, chain.ModelsBucket, key)
-				}
-			}
-			if st.Name == "features" {
-				if fs, ok := m.Notes["features"].([]string); ok {
-					s.Features = fs
-				}
+			if key, ok := m.Notes["artifact"].(string); ok && step == "train" {
+				s.Artifact = filepath.Join(out, chain.ModelsBucket, key)
 			}
 		}
 		s.Steps = append(s.Steps, sr)
-		if st.Name == "download" {
-			env.Source = nil // the loaded file is download's alone: later steps' memory is their own
-		}
-		if res.Outcome != "done" && res.Outcome != "already-done" {
-			return s, fmt.Errorf("step %s: %s: %s", st.Name, res.Outcome, res.Reason)
-		}
+	}
+	if err := pipeline.RunAll(ctx, env, date, from, before, after); err != nil {
+		return s, err
 	}
 	s.Total = time.Since(t0).Seconds()
 	if s.Artifact != "" {
@@ -186,7 +161,7 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 	return s, nil
 }
 
-// fillMetrics reads the whole test-set summary from the artifact.
+// fillMetrics reads the test-set metrics and the features from the artifact.
 func fillMetrics(s *summary) error {
 	b, err := os.ReadFile(s.Artifact)
 	if err != nil {

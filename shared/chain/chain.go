@@ -135,6 +135,18 @@ func Rules() []Rule {
 	return out
 }
 
+// RunSteps returns the names of the steps one monthly run goes through, in
+// order: download, then every evented step.
+func RunSteps() []string {
+	var out []string
+	for _, s := range Steps {
+		if s.Trigger == Cron || s.Trigger == Event {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
 // Evented returns the steps started by MinIO notifications, in chain order.
 func Evented() []Step {
 	var out []Step

@@ -47,15 +47,7 @@ const (
 )
 
 // The chain's steps, in order: download (cron/manual) and the evented ones.
-func chainSteps() []string {
-	var out []string
-	for _, s := range chain.Steps {
-		if s.Trigger == chain.Cron || s.Trigger == chain.Event {
-			out = append(out, s.Name)
-		}
-	}
-	return out
-}
+func chainSteps() []string { return chain.RunSteps() }
 
 func runDate(s string) time.Time {
 	d, err := chain.ParseRunDate(s)

@@ -13,7 +13,6 @@ import (
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
 )
 
 // TestModelQuality2017 runs the whole chain in-process on the real 2017
@@ -42,16 +41,14 @@ func TestModelQuality2017(t *testing.T) {
 		Options: pipeline.Options{TrainBudget: 2 * time.Second}}
 	date, _ := chain.ParseRunDate("2018-01-01")
 	var train *pipeline.Manifest
-	for _, s := range chain.Steps {
-		if s.Trigger != chain.Cron && s.Trigger != chain.Event {
-			continue
+	err = pipeline.RunAll(ctx, env, date, "", nil, func(step string, res pipeline.Result, took time.Duration) {
+		if m := res.Manifest; m != nil {
+			t.Logf("%-9s rows %7d -> %7d  %.2fs", step, m.RowsIn, m.RowsOut, took.Seconds())
+			train = m
 		}
-		res := pipeline.Execute(ctx, env, s.Name, pipeline.Invocation{Kind: trigger.Manual, Date: date})
-		if res.Outcome != "done" {
-			t.Fatalf("%s: %s: %s", s.Name, res.Outcome, res.Reason)
-		}
-		t.Logf("%-9s rows %7d -> %7d  %.2fs", s.Name, res.Manifest.RowsIn, res.Manifest.RowsOut, res.Manifest.Seconds)
-		train = res.Manifest
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(st.Root(), chain.ModelsBucket, pipeline.ArtifactKey(date)))
 	if err != nil {

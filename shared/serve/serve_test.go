@@ -21,7 +21,6 @@ import (
 	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/serve"
 	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
 )
 
 const (
@@ -69,26 +68,13 @@ func trained(t *testing.T) string {
 			Source:  &pipeline.FileSource{CrimesPath: slice, StationsPath: stationsFile},
 			Options: pipeline.Options{TrainBudget: time.Second}}
 		date, _ := chain.ParseRunDate(asOf)
-		for _, s := range chain.Steps {
-			if s.Trigger != chain.Cron && s.Trigger != chain.Event {
-				continue
-			}
-			res := pipeline.Execute(ctx, env, s.Name, pipeline.Invocation{Kind: trigger.Manual, Date: date})
-			if res.Outcome != "done" {
-				onceErr = &stepError{s.Name, res.Reason}
-				return
-			}
-		}
+		onceErr = pipeline.RunAll(ctx, env, date, "", nil, nil)
 	})
 	if onceErr != nil {
 		t.Fatal(onceErr)
 	}
 	return out
 }
-
-type stepError struct{ step, reason string }
-
-func (e *stepError) Error() string { return e.step + ": " + e.reason }
 
 // thin writes the header and every k-th record of a gzipped portal export.
 func thin(src, dst string, k int) error {
