@@ -15,42 +15,74 @@ import (
 // as 2006-01-02T15:04:05, booleans as true/false, missing values as empty
 // fields, strings quoted only when they must be.
 func WriteCSV(ctx context.Context, w io.Writer, t *table.Table) error {
-	cols := t.Columns()
-	buf := make([]byte, 0, 1<<16)
-	for j, c := range cols {
-		if j > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendField(buf, c.Name)
-	}
-	buf = append(buf, '\n')
-	for i := range t.Len() {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("write csv: %w", err)
+	f := newFormatter(t)
+	buf := make([]byte, 0, csvChunk)
+	for {
+		var err error
+		buf, err = f.fill(ctx, buf[:0])
+		if len(buf) > 0 {
+			if _, werr := w.Write(buf); werr != nil {
+				return fmt.Errorf("write csv: %w", werr)
 			}
 		}
-		for j, c := range cols {
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// csvChunk is how many bytes of CSV are formatted at a time.
+const csvChunk = 1 << 16
+
+// formatter turns a table into CSV text a chunk at a time.
+type formatter struct {
+	t    *table.Table
+	cols []*table.Column
+	row  int // next row to format; -1: the header
+}
+
+func newFormatter(t *table.Table) *formatter {
+	return &formatter{t: t, cols: t.Columns(), row: -1}
+}
+
+// fill appends whole lines to buf until it holds about csvChunk bytes; it
+// returns io.EOF with the last lines.
+func (f *formatter) fill(ctx context.Context, buf []byte) ([]byte, error) {
+	if f.row < 0 {
+		for j, c := range f.cols {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendField(buf, c.Name)
+		}
+		buf = append(buf, '\n')
+		f.row = 0
+	}
+	n := f.t.Len()
+	for ; f.row < n && len(buf) < csvChunk-1024; f.row++ {
+		if f.row%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return buf, fmt.Errorf("write csv: %w", err)
+			}
+		}
+		for j, c := range f.cols {
 			if j > 0 {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = appendValue(buf, c, i); err != nil {
-				return fmt.Errorf("write csv: row %d: %w", i, err)
+			if buf, err = appendValue(buf, c, f.row); err != nil {
+				return buf, fmt.Errorf("write csv: row %d: %w", f.row, err)
 			}
 		}
 		buf = append(buf, '\n')
-		if len(buf) >= 1<<16-1024 {
-			if _, err := w.Write(buf); err != nil {
-				return fmt.Errorf("write csv: %w", err)
-			}
-			buf = buf[:0]
-		}
 	}
-	if _, err := w.Write(buf); err != nil {
-		return fmt.Errorf("write csv: %w", err)
+	if f.row >= n {
+		return buf, io.EOF
 	}
-	return nil
+	return buf, nil
 }
 
 // appendValue appends row i of c as a CSV field (empty when missing).

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -92,6 +93,13 @@ func (r *Run) Get(ctx context.Context, key string) ([]byte, error) {
 // Put writes an object to bucket (the data bucket when empty) and records it
 // as an output. rows is the row count it holds, when it is a table.
 func (r *Run) Put(ctx context.Context, bucket, key string, data []byte, contentType string, rows int64) (Ref, error) {
+	return r.PutReader(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), contentType, rows)
+}
+
+// PutReader is Put for a body of size bytes read from body; the store may
+// rewind it to retry, so it must be an io.ReadSeeker to be retried without
+// spooling.
+func (r *Run) PutReader(ctx context.Context, bucket, key string, body io.Reader, size int64, contentType string, rows int64) (Ref, error) {
 	if bucket == "" {
 		bucket = r.Env.Data
 	}
@@ -107,7 +115,7 @@ func (r *Run) Put(ctx context.Context, bucket, key string, data []byte, contentT
 	if !chain.Owns(role, key) {
 		return Ref{}, fmt.Errorf("step %s may not write %s/%s: outside the chain's prefixes", r.Step, bucket, key)
 	}
-	obj, err := r.Env.Store.Put(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), contentType)
+	obj, err := r.Env.Store.Put(ctx, bucket, key, body, size, contentType)
 	if err != nil {
 		return Ref{}, err
 	}

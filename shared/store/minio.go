@@ -186,6 +186,9 @@ func (r *resumingReader) Close() error {
 	return err
 }
 
+// maxSinglePut is S3's limit for one PUT.
+const maxSinglePut = 5 << 30
+
 // Put implements Store. S3 makes an object visible only when its upload
 // completes (single or multipart), which gives the atomicity. A body that is
 // not seekable is spooled once so that a retry can send it again.
@@ -201,13 +204,20 @@ func (m *MinIO) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
+	opts := minio.PutObjectOptions{ContentType: contentType}
+	if _, ok := r.(io.ReaderAt); !ok && n >= 0 && n <= maxSinglePut {
+		// A body that is not in memory (a table formatted as it is sent)
+		// goes in one streamed PUT: minio-go's multipart path would buffer
+		// every 16 MiB part first.
+		opts.DisableMultipart = true
+	}
 	var info minio.UploadInfo
 	err = m.retry.Do(ctx, "put", func(ctx context.Context) error {
 		body, err := open()
 		if err != nil {
 			return err
 		}
-		info, err = m.c.PutObject(ctx, bucket, key, body, n, minio.PutObjectOptions{ContentType: contentType})
+		info, err = m.c.PutObject(ctx, bucket, key, body, n, opts)
 		return classify(err)
 	})
 	if err != nil {
