@@ -69,11 +69,11 @@ func fromMatrix(names []string, X [][]float64, y []uint8) (*table.Table, error) 
 // undersamples non-arrests (ratio 0.8), on train only; test is passed on
 // untouched (its key goes into the manifest).
 func Balance(ctx context.Context, r *Run) error {
-	trainKey, err := r.prevOutput("/train.csv")
+	trainKey, err := r.prevOutput("/train" + BinaryExt)
 	if err != nil {
 		return err
 	}
-	testKey, err := r.prevOutput("/test.csv")
+	testKey, err := r.prevOutput("/test" + BinaryExt)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ type FeatureState struct {
 // information with arrest on the balanced train set (kNN estimator, k = 3),
 // keeps those above 0.05 and writes the ML-ready train and test sets.
 func Features(ctx context.Context, r *Run) error {
-	trainKey, err := r.prevOutput("/train.csv")
+	trainKey, err := r.prevOutput("/train" + BinaryExt)
 	if err != nil {
 		return err
 	}

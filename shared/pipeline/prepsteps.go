@@ -27,17 +27,26 @@ func init() {
 // StateKey is where a step keeps its fitted state for a run date.
 func StateKey(step string, d time.Time) string { return StepDir(step, d) + "state.json" }
 
-// TrainKey and TestKey are a step's two outputs for a run date.
-func TrainKey(step string, d time.Time) string { return StepDir(step, d) + "train.csv" }
-func TestKey(step string, d time.Time) string  { return StepDir(step, d) + "test.csv" }
+// TrainKey and TestKey are a step's two outputs for a run date: CSV for
+// features (the ML-ready files people and other tools read), the binary
+// table format between our own steps (see GetTable).
+func TrainKey(step string, d time.Time) string { return StepDir(step, d) + "train" + tableExt(step) }
+func TestKey(step string, d time.Time) string  { return StepDir(step, d) + "test" + tableExt(step) }
+
+func tableExt(step string) string {
+	if step == "features" {
+		return ".csv"
+	}
+	return BinaryExt
+}
 
 // readSplit reads the previous step's train and test tables.
 func (r *Run) readSplit(ctx context.Context) (train, test *table.Table, err error) {
-	trainKey, err := r.prevOutput("/train.csv")
+	trainKey, err := r.prevOutput("/train" + BinaryExt)
 	if err != nil {
 		return nil, nil, err
 	}
-	testKey, err := r.prevOutput("/test.csv")
+	testKey, err := r.prevOutput("/test" + BinaryExt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -296,6 +296,13 @@ func (f *fixture) table(key string) *table.Table {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	if strings.HasSuffix(key, pipeline.BinaryExt) {
+		t, err := table.ReadBinary(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return t
+	}
 	res, err := crime.ReadCSV(f.ctx, bytes.NewReader(b))
 	if err != nil {
 		f.t.Fatal(err)

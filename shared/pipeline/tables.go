@@ -5,25 +5,42 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/arrestcast/arrestcast/shared/crime"
 	"github.com/arrestcast/arrestcast/shared/store"
 	"github.com/arrestcast/arrestcast/shared/table"
 )
 
-// GetTable reads one of the project's CSV tables. Rows the reader refuses
-// are counted as the run's rejects (the writer was ours, so there should be none).
+// BinaryExt ends the keys of tables kept in table's binary format: the
+// intermediate outputs of split, outliers, encode, scale and balance. Between
+// two of our own steps, CSV's float formatting and parsing were most of a
+// step's time; the files people read (raw, 12-month, enriched, ML-ready)
+// stay CSV.
+const BinaryExt = ".tbl"
+
+// GetTable reads one of the project's tables: the binary format when key
+// ends in BinaryExt, else the project's CSV. Rows the CSV reader refuses are
+// counted as the run's rejects (the writer was ours, so there should be none).
 func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	rc, obj, err := r.Env.Store.Get(ctx, r.Env.Data, key)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	// Parsed as it streams in: the file's bytes are never held whole.
-	// Every column the crime schema does not name is one the pipeline made
-	// numeric (encodings, frequencies, scaled values).
-	numeric := func(string) table.Kind { return table.Numeric }
-	res, err := crime.ReadCSVAs(ctx, &sizedReader{r: rc, n: int(obj.Size)}, numeric)
+	var res *crime.ReadResult
+	if strings.HasSuffix(key, BinaryExt) {
+		var t *table.Table
+		if t, err = table.ReadBinary(ctxReader{ctx, rc}, obj.Size); err == nil {
+			res = &crime.ReadResult{Table: t}
+		}
+	} else {
+		// Parsed as it streams in: the file's bytes are never held whole.
+		// Every column the crime schema does not name is one the pipeline
+		// made numeric (encodings, frequencies, scaled values).
+		numeric := func(string) table.Kind { return table.Numeric }
+		res, err = crime.ReadCSVAs(ctx, &sizedReader{r: rc, n: int(obj.Size)}, numeric)
+	}
 	if err != nil {
 		if store.IsTransient(err) || ctx.Err() != nil {
 			return nil, fmt.Errorf("read %s: %w", key, err)
@@ -38,14 +55,35 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	return res.Table, nil
 }
 
-// PutTable writes t as the project's CSV under key in the data bucket.
+// PutTable writes t under key in the data bucket, in the format key's
+// extension names (see GetTable). The bytes are produced as they are sent,
+// never held whole.
 func (r *Run) PutTable(ctx context.Context, key string, t *table.Table) (Ref, error) {
-	var buf bytes.Buffer
-	buf.Grow(csvSize(t))
-	if err := crime.WriteCSV(ctx, &buf, t); err != nil {
+	if strings.HasSuffix(key, BinaryExt) {
+		body, err := table.NewBinaryBody(t)
+		if err != nil {
+			return Ref{}, fmt.Errorf("encode %s: %w", key, err)
+		}
+		return r.PutReader(ctx, "", key, body, body.Size(), "application/octet-stream", int64(t.Len()))
+	}
+	body, err := crime.NewBody(ctx, t)
+	if err != nil {
 		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
 	}
-	return r.Put(ctx, "", key, buf.Bytes(), "text/csv", int64(t.Len()))
+	return r.PutReader(ctx, "", key, body, body.Size(), "text/csv", int64(t.Len()))
+}
+
+// ctxReader stops a read once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // sizedReader tells the CSV reader how many bytes are left, so it sizes its
@@ -62,24 +100,6 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 }
 
 func (s *sizedReader) Len() int { return max(s.n, 0) }
-
-// csvSize estimates the size of t as CSV from a sample of its rows, so the
-// buffer is allocated once and about right: growing a 60 MB buffer by
-// doubling costs copies, and a generous bound costs as much in zeroing.
-func csvSize(t *table.Table) int {
-	n := t.Len()
-	if n == 0 {
-		return 4096
-	}
-	const samples = 256
-	step := max(1, n/samples)
-	bytes, rows := 0, 0
-	for i := 0; i < n; i += step {
-		bytes += len(crime.FormatRow(t, i)) + 1
-		rows++
-	}
-	return 4096 + int(float64(bytes)/float64(rows)*float64(n)*1.05)
-}
 
 // PutRejects writes refused input records with their reasons.
 func (r *Run) PutRejects(ctx context.Context, key string, rejects []crime.Reject) error {

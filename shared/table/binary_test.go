@@ -1,0 +1,187 @@
+package table
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// binSample has every kind, missing values, NaN's payload-free cousins,
+// unused dictionary entries and strings with bytes CSV would quote.
+func binSample(n int) *Table {
+	rng := rand.New(rand.NewPCG(1, 2))
+	nums := make([]float64, n)
+	codes := make([]int32, n)
+	bools := make([]int8, n)
+	times := make([]int64, n)
+	strs := make([]string, n)
+	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0, math.Copysign(0, -1), math.SmallestNonzeroFloat64, math.MaxFloat64}
+	for i := range n {
+		nums[i] = rng.NormFloat64() * 1e6
+		if i < len(specials) {
+			nums[i] = specials[i]
+		}
+		codes[i] = int32(rng.IntN(4)) - 1 // -1 missing; code 3 ("unused") never drawn
+		bools[i] = int8(rng.IntN(3)) - 1
+		times[i] = WallClock(2017, 1, 1, 0, 0, 0) + rng.Int64N(365*86400)
+		if i%7 == 0 {
+			times[i] = NoTime
+		}
+		if i%5 != 0 {
+			strs[i] = strings.Repeat("JB\"1,\n", rng.IntN(3)) + string(rune('a'+i%26))
+		}
+	}
+	t, err := New(NewNumeric("x", nums), NewCategorical("c", codes, []string{"A", "B", "C, \"d\"", "unused"}),
+		NewBool("b", bools), NewTime("t", times), NewText("s", strs))
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func encodeBinary(t *testing.T, tb *Table) []byte {
+	t.Helper()
+	b, err := NewBinaryBody(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(out)) != b.Size() {
+		t.Fatalf("read %d bytes, Size %d", len(out), b.Size())
+	}
+	return out
+}
+
+func TestBinaryRoundTripIsExact(t *testing.T) {
+	for _, n := range []int{0, 1, 9, 10_000} {
+		in := binSample(n)
+		data := encodeBinary(t, in)
+		out, err := ReadBinary(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if err := Equal(in, out); err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		for j, c := range in.Columns() {
+			o := out.Columns()[j]
+			// Bit for bit (NaN payloads, -0) and the dictionary as written.
+			if !slices.Equal(leBytes(c.Nums), leBytes(o.Nums)) || !slices.Equal(c.Codes, o.Codes) || !slices.Equal(c.Dict, o.Dict) {
+				t.Fatalf("n=%d column %s differs", n, c.Name)
+			}
+		}
+		if _, err := ReadBinary(bytes.NewReader(data), -1); err != nil {
+			t.Fatalf("n=%d, size unknown: %v", n, err)
+		}
+	}
+	empty, _ := New()
+	data := encodeBinary(t, empty)
+	if out, err := ReadBinary(bytes.NewReader(data), int64(len(data))); err != nil || len(out.Columns()) != 0 {
+		t.Fatalf("empty table: %v", err)
+	}
+}
+
+func TestBinaryBodyReadsAndSeeks(t *testing.T) {
+	in := binSample(5000)
+	want := encodeBinary(t, in)
+	b, _ := NewBinaryBody(in)
+	if err := iotest.TestReader(b, want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(iotest.OneByteReader(b))
+	if !bytes.Equal(got, want) {
+		t.Fatal("byte-by-byte read differs")
+	}
+	if _, err := b.Seek(-1, io.SeekStart); err == nil {
+		t.Error("negative seek accepted")
+	}
+}
+
+func TestBinaryRefusesDamage(t *testing.T) {
+	in := binSample(300)
+	good := encodeBinary(t, in)
+	hlen := int(binary.LittleEndian.Uint32(good[len(binaryMagic):]))
+	body := len(binaryMagic) + 4 + hlen
+	cases := map[string][]byte{
+		"empty":        {},
+		"bad magic":    append([]byte("ACTBL\x00\x00\x02"), good[8:]...),
+		"flipped byte": flip(good, body+100),
+		"flipped crc":  flip(good, len(good)-1),
+		"truncated":    good[:len(good)-10],
+		"no crc":       good[:len(good)-4],
+		"extra bytes":  append(slices.Clone(good), 0),
+		"huge header":  binary.LittleEndian.AppendUint32([]byte(binaryMagic), maxHeader+1),
+	}
+	for name, data := range cases {
+		if _, err := ReadBinary(bytes.NewReader(data), int64(len(data))); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if _, err := ReadBinary(bytes.NewReader(data), -1); err == nil {
+			t.Errorf("%s (size unknown): accepted", name)
+		}
+	}
+	// A header announcing more rows than the object holds is refused before
+	// anything that size is allocated.
+	if _, err := ReadBinary(bytes.NewReader(good), int64(len(good))-1); err == nil {
+		t.Error("size shorter than the content: accepted")
+	}
+	big := withHeader(t, good, `{"rows":2000000000,"columns":[{"name":"x","kind":"numeric"}]}`)
+	if _, err := ReadBinary(bytes.NewReader(big), int64(len(big))); err == nil || !strings.Contains(err.Error(), "announces") {
+		t.Errorf("header with 2e9 rows: %v", err)
+	}
+	for _, h := range []string{`{"rows":1,"columns":[{"name":"x","kind":"complex"}]}`, `{"rows":-1,"columns":[]}`, `not json`} {
+		data := withHeader(t, nil, h)
+		if _, err := ReadBinary(bytes.NewReader(data), -1); err == nil {
+			t.Errorf("header %s accepted", h)
+		}
+	}
+}
+
+func TestBinaryChecksColumnRules(t *testing.T) {
+	// Codes outside the dictionary and bools outside {-1, 0, 1} are refused
+	// even with a correct checksum.
+	for _, tc := range []struct {
+		header string
+		data   []byte
+	}{
+		{`{"rows":1,"columns":[{"name":"c","kind":"categorical","dict":["A"]}]}`, binary.LittleEndian.AppendUint32(nil, 1)},
+		{`{"rows":1,"columns":[{"name":"b","kind":"bool"}]}`, []byte{2}},
+	} {
+		data := withHeader(t, tc.data, tc.header)
+		if _, err := ReadBinary(bytes.NewReader(data), int64(len(data))); err == nil {
+			t.Errorf("%s %v accepted", tc.header, tc.data)
+		}
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	out := slices.Clone(b)
+	out[i] ^= 0x40
+	return out
+}
+
+// withHeader builds a well-checksummed file of header h and column bytes data.
+func withHeader(t *testing.T, data []byte, h string) []byte {
+	t.Helper()
+	out := []byte(binaryMagic)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(h)))
+	out = append(out, h...)
+	out = append(out, data...)
+	crc := crc32Sum(out)
+	return binary.LittleEndian.AppendUint32(out, crc)
+}
+
+func crc32Sum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
