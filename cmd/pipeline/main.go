@@ -20,12 +20,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
+	"github.com/arrestcast/arrestcast/shared/procstat"
 	"github.com/arrestcast/arrestcast/shared/store"
 )
 
@@ -134,10 +134,10 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 		// Each step's peak memory is its own, as in its own function process.
 		runtime.GC()
 		debug.FreeOSMemory()
-		resetPeakRSS()
+		procstat.ResetPeak()
 	}
 	after := func(step string, res pipeline.Result, took time.Duration) {
-		sr := stepResult{Step: step, Outcome: res.Outcome, Seconds: took.Seconds(), PeakMB: peakRSSMB()}
+		sr := stepResult{Step: step, Outcome: res.Outcome, Seconds: took.Seconds(), PeakMB: procstat.PeakMB()}
 		if m := res.Manifest; m != nil {
 			sr.RowsIn, sr.RowsOut, sr.Rejects = m.RowsIn, m.RowsOut, m.Rejects
 			if step == "download" {
@@ -180,21 +180,3 @@ func fillMetrics(s *summary) error {
 	return nil
 }
 
-// resetPeakRSS resets the kernel's high-water mark of this process's
-// resident memory (Linux: write 5 to clear_refs), so each step's peak is its own.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSSMB reads VmHWM, the peak resident memory since the last reset.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}

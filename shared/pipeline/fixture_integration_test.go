@@ -37,7 +37,12 @@ import (
 	"github.com/arrestcast/arrestcast/shared/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(stepProcessEnv); spec != "" {
+		os.Exit(runStepProcess(spec)) // a child of BenchmarkStepsMinIO
+	}
+	os.Exit(testenv.Main(m))
+}
 
 const (
 	pipelineToken = "integration-pipeline-token"
