@@ -179,4 +179,3 @@ func fillMetrics(s *summary) error {
 	s.Metrics, s.Features = a.Metrics, a.Recipe.Features
 	return nil
 }
-
