@@ -59,11 +59,19 @@ func Merge(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{err}
 	}
-	inWindow := all.Filter(func(i int) bool { d := dates.Times[i]; return d != table.NoTime && d >= lo && d < hi })
-	out, dups, err := latestByID(inWindow)
+	// Row numbers only, and one Select at the end: every copy of a year's
+	// table is ~60 MB of fresh memory.
+	inWindow := make([]int, 0, all.Len())
+	for i, d := range dates.Times {
+		if d != table.NoTime && d >= lo && d < hi {
+			inWindow = append(inWindow, i)
+		}
+	}
+	rows, err := latestByID(all, inWindow)
 	if err != nil {
 		return &Permanent{err}
 	}
+	out, dups := all.Select(rows), len(inWindow)-len(rows)
 	if out.Len() == 0 {
 		return Permanentf("no crimes dated in the window [%s, %s)", day(r.Date.Add(-Window)), day(r.Date))
 	}
@@ -71,23 +79,25 @@ func Merge(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.Count(0, int64(out.Len()), 0)
-	r.Note("outside_window", all.Len()-inWindow.Len())
+	r.Note("outside_window", all.Len()-len(inWindow))
 	r.Note("duplicate_ids", dups)
 	r.Note("stations", stations)
 	return nil
 }
 
-// latestByID keeps one row per id: the one updated last (ties: the later row,
-// i.e. the newer download). Rows keep their order of first appearance.
-func latestByID(t *table.Table) (*table.Table, int, error) {
+// latestByID keeps one of the given rows of t per id: the one updated last
+// (ties: the later row, i.e. the newer download), in the order ids first
+// appear. Rows without an id are dropped.
+func latestByID(t *table.Table, candidates []int) ([]int, error) {
 	ids, err := t.Lookup("id", table.Numeric)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	upd := t.Col("updated_on")
-	best := make(map[int64]int, t.Len())
-	order := make([]int64, 0, t.Len())
-	for i, v := range ids.Nums {
+	best := make(map[int64]int, len(candidates))
+	order := make([]int64, 0, len(candidates))
+	for _, i := range candidates {
+		v := ids.Nums[i]
 		if math.IsNaN(v) {
 			continue
 		}
@@ -106,5 +116,5 @@ func latestByID(t *table.Table) (*table.Table, int, error) {
 	for k, id := range order {
 		rows[k] = best[id]
 	}
-	return t.Select(rows), t.Len() - len(rows), nil
+	return rows, nil
 }

@@ -70,12 +70,18 @@ func TestLatestByID(t *testing.T) {
 			crimeRow(3, "01/07/2017 10:00:00 AM", "02/01/2017 10:00:00 AM", false)+
 			crimeRow(3, "01/07/2017 10:00:00 AM", "02/01/2017 10:00:00 AM", true), // tie: the later row
 	)
-	out, dups, err := latestByID(tb)
+	all := []int{0, 1, 2, 3, 4, 5}
+	rows, err := latestByID(tb, all)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dups != 3 || out.Len() != 3 {
-		t.Fatalf("kept %d, duplicates %d; want 3, 3", out.Len(), dups)
+	out := tb.Select(rows)
+	if out.Len() != 3 {
+		t.Fatalf("kept %d rows; want 3", out.Len())
+	}
+	// Only the candidates count: without row 2, row 0 is id 1's only update.
+	if rows, _ := latestByID(tb, []int{0, 1, 3, 4}); !reflect.DeepEqual(rows, []int{0, 1, 4}) {
+		t.Errorf("rows %v of candidates [0 1 3 4], want [0 1 4]", rows)
 	}
 	ids := out.Col("id").Nums
 	arrest := out.Col("arrest").Bools

@@ -92,15 +92,25 @@ func Split(ctx context.Context, r *Run) error {
 		return err
 	}
 	r.Count(int64(t.Len()), 0, 0)
-	t = t.Select(distinctRows(t))
-	r.Note("duplicates_dropped", r.m.RowsIn-int64(t.Len()))
-	y, err := recipe.Labels(t)
+	// Row numbers, not tables, until the split: one copy of the year, not two.
+	distinct := distinctRows(t)
+	r.Note("duplicates_dropped", r.m.RowsIn-int64(len(distinct)))
+	all, err := recipe.Labels(t)
 	if err != nil {
 		return &Permanent{err}
+	}
+	y := make([]uint8, len(distinct))
+	for k, i := range distinct {
+		y[k] = all[i]
 	}
 	trainIdx, testIdx, err := prep.StratifiedSplit(y, TestSize, SplitSeed)
 	if err != nil {
 		return &Permanent{fmt.Errorf("split: %w", err)}
+	}
+	for _, idx := range [][]int{trainIdx, testIdx} {
+		for k, i := range idx {
+			idx[k] = distinct[i]
+		}
 	}
 	// date stays until encode: train compares models on the rows a champion never saw.
 	t.Drop(recipe.ColDescription)
