@@ -32,14 +32,17 @@ type Source interface {
 // PortalSource reads the Chicago Data Portal's SODA API (or a stand-in).
 type PortalSource struct{ Client *socrata.Client }
 
-// NewPortalSource builds the portal source from SOCRATA_BASE_URL and the
-// optional app-token secret.
+// NewPortalSource builds the portal source from SOCRATA_BASE_URL,
+// SOCRATA_FORMAT (csv, the default, or json) and the optional app-token
+// secret. CSV is the default: a page of 50,000 crimes is 14 MB against
+// JSON's 34 MB, and decodes several times faster.
 func NewPortalSource(log *slog.Logger) (*PortalSource, error) {
 	token, err := config.OptionalSecret(config.SecretSocrataToken)
 	if err != nil {
 		return nil, err
 	}
-	c, err := socrata.New(socrata.Config{BaseURL: config.Env("SOCRATA_BASE_URL", socrata.DefaultBaseURL), AppToken: token, Logger: log})
+	c, err := socrata.New(socrata.Config{BaseURL: config.Env("SOCRATA_BASE_URL", socrata.DefaultBaseURL), AppToken: token, Logger: log,
+		Format: socrata.Format(config.Env("SOCRATA_FORMAT", string(socrata.FormatCSV)))})
 	if err != nil {
 		return nil, fmt.Errorf("portal client: %w", err)
 	}
@@ -51,8 +54,14 @@ func (p *PortalSource) Crimes(ctx context.Context, from, to time.Time) (*crime.R
 	var parts []*table.Table
 	var rejects []crime.Reject
 	offset := 0
+	decode := crime.ReadSODA
+	if p.Client.Format() == socrata.FormatCSV {
+		// The API's CSV has the JSON's field names as its header and the
+		// same value spellings; the portal CSV reader takes both.
+		decode = crime.ReadPortalCSV
+	}
 	err := p.Client.Crimes(ctx, from, to, func(body []byte) (int, error) {
-		res, err := crime.ReadSODA(ctx, bytes.NewReader(body))
+		res, err := decode(ctx, bytes.NewReader(body))
 		if err != nil {
 			return 0, fmt.Errorf("decode crimes page: %w", err)
 		}
@@ -81,8 +90,12 @@ func (p *PortalSource) Crimes(ctx context.Context, from, to time.Time) (*crime.R
 // Stations fetches the police stations dataset.
 func (p *PortalSource) Stations(ctx context.Context) ([]geo.Station, error) {
 	var out []geo.Station
+	decode := geo.ReadStationsJSON
+	if p.Client.Format() == socrata.FormatCSV {
+		decode = geo.ReadStationsCSV
+	}
 	err := p.Client.Stations(ctx, func(body []byte) (int, error) {
-		s, err := geo.ReadStationsJSON(ctx, bytes.NewReader(body))
+		s, err := decode(ctx, bytes.NewReader(body))
 		if err != nil {
 			return 0, err
 		}
