@@ -103,3 +103,34 @@ func TestBodyErrors(t *testing.T) {
 		t.Errorf("read after cancel: %v", err)
 	}
 }
+
+// Tables of more than 20,000 rows are measured on several goroutines.
+func TestBodySizeOfABigTable(t *testing.T) {
+	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []*table.Table{}
+	for n := 0; n < 90_000; n += res.Table.Len() {
+		parts = append(parts, res.Table)
+	}
+	big, err := table.Concat(parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := WriteCSV(context.Background(), &want, big); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBody(context.Background(), big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Size() != int64(want.Len()) {
+		t.Fatalf("size %d, WriteCSV wrote %d", b.Size(), want.Len())
+	}
+	got, err := io.ReadAll(b)
+	if err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("body differs (%v)", err)
+	}
+}

@@ -37,15 +37,17 @@ func WriteCSV(ctx context.Context, w io.Writer, t *table.Table) error {
 // csvChunk is how many bytes of CSV are formatted at a time.
 const csvChunk = 1 << 16
 
-// formatter turns a table into CSV text a chunk at a time.
+// formatter turns a table (or a range of its rows) into CSV text a chunk at
+// a time.
 type formatter struct {
 	t    *table.Table
 	cols []*table.Column
 	row  int // next row to format; -1: the header
+	end  int // rows [.., end) are formatted
 }
 
 func newFormatter(t *table.Table) *formatter {
-	return &formatter{t: t, cols: t.Columns(), row: -1}
+	return &formatter{t: t, cols: t.Columns(), row: -1, end: t.Len()}
 }
 
 // fill appends whole lines to buf until it holds about csvChunk bytes; it
@@ -61,7 +63,7 @@ func (f *formatter) fill(ctx context.Context, buf []byte) ([]byte, error) {
 		buf = append(buf, '\n')
 		f.row = 0
 	}
-	n := f.t.Len()
+	n := f.end
 	for ; f.row < n && len(buf) < csvChunk-1024; f.row++ {
 		if f.row%4096 == 0 {
 			if err := ctx.Err(); err != nil {

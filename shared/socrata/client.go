@@ -404,8 +404,10 @@ func (c *Client) attempt(ctx context.Context, buf *bytes.Buffer, dataset, u stri
 	if cl := resp.ContentLength; cl > c.maxPageBytes {
 		return nil, 0, &StatusError{Dataset: dataset, Status: -1,
 			Err: fmt.Errorf("page of %d bytes exceeds limit %d", cl, c.maxPageBytes)}
-	} else if cl > 0 {
-		buf.Grow(int(cl) + bytes.MinRead)
+	} else if need := int(cl) + bytes.MinRead; cl > 0 && buf.Cap() < need {
+		// Sized once with room for a slightly bigger next page: Grow would
+		// double the capacity, and fresh memory is what a page costs most.
+		*buf = *bytes.NewBuffer(make([]byte, 0, need+need/8))
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxPageBytes+1))
 	if err != nil {
