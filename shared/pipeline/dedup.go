@@ -11,10 +11,7 @@ import (
 // row of t (pandas' drop_duplicates(keep="first")), in order.
 func distinctRows(t *table.Table) []int {
 	cols := t.Columns()
-	n := t.Len()
 	seed := maphash.MakeSeed()
-	byHash := make(map[uint64][]int, n)
-	keep := make([]int, 0, n)
 	var h maphash.Hash
 	var b [8]byte
 	put := func(u uint64) {
@@ -23,7 +20,7 @@ func distinctRows(t *table.Table) []int {
 		}
 		h.Write(b[:])
 	}
-	for i := 0; i < n; i++ {
+	return distinct(t, func(i int) uint64 {
 		h.SetSeed(seed)
 		for _, c := range cols {
 			switch c.Kind {
@@ -46,16 +43,43 @@ func distinctRows(t *table.Table) []int {
 				h.WriteByte(0)
 			}
 		}
-		sum := h.Sum64()
+		return h.Sum64()
+	})
+}
+
+// distinct is distinctRows for a given row hash (equal rows must hash
+// equal; tests make every row collide).
+func distinct(t *table.Table, hash func(i int) uint64) []int {
+	cols := t.Columns()
+	n := t.Len()
+	// One int32 per distinct hash; rows that share a hash without being
+	// equal (rare) go to others. A slice per row cost 265k allocations.
+	first := make(map[uint64]int32, n)
+	var others map[uint64][]int32
+	keep := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		sum := hash(i)
+		j, seen := first[sum]
+		if !seen {
+			first[sum] = int32(i)
+			keep = append(keep, i)
+			continue
+		}
+		if sameRow(cols, i, int(j)) {
+			continue
+		}
 		dup := false
-		for _, j := range byHash[sum] {
-			if sameRow(cols, i, j) {
+		for _, k := range others[sum] {
+			if sameRow(cols, i, int(k)) {
 				dup = true
 				break
 			}
 		}
 		if !dup {
-			byHash[sum] = append(byHash[sum], i)
+			if others == nil {
+				others = map[uint64][]int32{}
+			}
+			others[sum] = append(others[sum], int32(i))
 			keep = append(keep, i)
 		}
 	}

@@ -34,6 +34,10 @@ func TestDistinctRows(t *testing.T) {
 	if want := []int{0, 2, 4, 6}; !reflect.DeepEqual(got, want) {
 		t.Errorf("distinct rows %v, want %v", got, want)
 	}
+	// Rows whose hashes collide are still told apart by their values.
+	if got := distinct(tb, func(int) uint64 { return 42 }); !reflect.DeepEqual(got, []int{0, 2, 4, 6}) {
+		t.Errorf("with every hash colliding: %v", got)
+	}
 }
 
 func readPortal(t *testing.T, rows string) *table.Table {
