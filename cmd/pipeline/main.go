@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/procstat"
 	"github.com/arrestcast/arrestcast/shared/store"
@@ -59,6 +60,7 @@ func main() {
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	hugeheap.Enable() // as every function process does: see shared/hugeheap
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

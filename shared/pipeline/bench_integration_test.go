@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/procstat"
 	"github.com/arrestcast/arrestcast/shared/socrata/standin"
@@ -36,7 +37,8 @@ import (
 //
 // A fresh process is the honest measure: a function's heap has long been
 // returned to the system when next month's event comes, and on this VM
-// first-touched memory costs ~3 ms per MB. ARRESTCAST_BENCH_PROFILE=DIR
+// first-touched memory costs ~3 ms per MB (see shared/hugeheap;
+// ARRESTCAST_HUGEPAGES=off measures without it). ARRESTCAST_BENCH_PROFILE=DIR
 // leaves a CPU profile of each step in DIR.
 func BenchmarkStepsMinIO(b *testing.B) {
 	srv := testenv.MinIO(b)
@@ -157,6 +159,7 @@ func runStepProcess(spec string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	hugeheap.Enable() // as NewService does in a function process
 	procstat.ResetPeak()
 	cpu0 := cpuSeconds()
 	start := time.Now()

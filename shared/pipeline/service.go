@@ -11,6 +11,7 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/trigger"
 )
 
@@ -28,6 +29,7 @@ type Service struct {
 
 // NewService returns the service of one step.
 func NewService(step string) *Service {
+	hugeheap.Enable() // a step is a burst of fresh memory: see shared/hugeheap
 	return &Service{Step: step, Connect: func(ctx context.Context) (*Env, error) { return NewEnv(ctx, step) }}
 }
 
