@@ -538,6 +538,7 @@ func TestAgreesWithXGBoost(t *testing.T) {
 	p.MinChildWeight, p.Lambda, p.Gamma, p.MaxBins = golden.Params.MinChildWeight, golden.Params.Lambda, golden.Params.Gamma, 255
 	p.BaseProba = 0.5 // XGBoost 1.7's base_score
 	p.Growth, p.MaxLeaves = DepthWise, 0
+	p.Subsample, p.ColsampleTree = 1, 1 // the golden model samples neither rows nor features
 	m := mustFit(t, X["train"], y["train"], p)
 	pr, err := m.PredictProbaBatch(X["test"])
 	if err != nil {

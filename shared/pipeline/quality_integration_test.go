@@ -16,12 +16,10 @@ import (
 )
 
 // TestModelQuality2017 runs the whole chain in-process on the real 2017
-// year, as cmd/pipeline does, and holds the trees to ROC-AUC ≥ 0.89 on the
-// 20 % test split (the ML-math bar; scikit-learn's HistGradientBoosting gets
-// 0.885) and average precision ≥ 0.77 as a regression gate. The seed's
-// XGBoost figures (0.892 / 0.776) are logged: measured 0.8922–0.8927 and
-// 0.7757–0.7769 depending on what the time-bounded search finds, so they are
-// reported, not gated, until the margin is wider than that spread.
+// year, as cmd/pipeline does, and holds the model to the bar on the
+// 20 % test split: the seed's XGBoost figures, ROC-AUC ≥ 0.892 and average
+// precision ≥ 0.776. Measured with gbt's defaults: 0.8935–0.8943 and
+// 0.7786–0.7793 over seeds 1–3 (shared/gbt DefaultParams).
 func TestModelQuality2017(t *testing.T) {
 	root := "../.."
 	crimes := filepath.Join(root, "data/chicago/crimes_2017.csv.gz")
@@ -61,10 +59,10 @@ func TestModelQuality2017(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("test split: ROC-AUC %.4f  AP %.4f  (%v)", a.Metrics["roc_auc"], a.Metrics["average_precision"], train.Notes["algorithm"])
-	if a.Metrics["roc_auc"] < 0.89 || a.Metrics["average_precision"] < 0.77 {
-		t.Errorf("ROC-AUC %.4f (want ≥ 0.89), AP %.4f (want ≥ 0.77)", a.Metrics["roc_auc"], a.Metrics["average_precision"])
-	}
 	t.Logf("against the seed's XGBoost (0.892 / 0.776): ROC-AUC %+.4f, AP %+.4f", a.Metrics["roc_auc"]-0.892, a.Metrics["average_precision"]-0.776)
+	if a.Metrics["roc_auc"] < 0.892 || a.Metrics["average_precision"] < 0.776 {
+		t.Errorf("ROC-AUC %.4f (want ≥ 0.892), AP %.4f (want ≥ 0.776)", a.Metrics["roc_auc"], a.Metrics["average_precision"])
+	}
 	if e, _ := train.Notes["max_replay_error"].(float64); e > 1e-9 {
 		t.Errorf("artifact replays the preprocessing with error %g", e)
 	}
