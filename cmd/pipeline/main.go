@@ -57,6 +57,7 @@ func main() {
 	out := flag.String("out", "", "output folder, laid out like the buckets (required)")
 	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
 	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
+	noSearch := flag.Bool("no-search", false, "train fits the default parameters once, without the search (like the Python reference's fixed fit)")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -89,7 +90,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, date, *budget)
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		pprof.StopCPUProfile()
@@ -113,7 +114,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from string, date time.Time, budget time.Duration) (*summary, error) {
+func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from string, date time.Time, opts pipeline.Options) (*summary, error) {
 	dir, err := store.NewDir(out)
 	if err != nil {
 		return nil, err
@@ -128,7 +129,7 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 		Source:  &pipeline.FileSource{CrimesPath: crimes, StationsPath: stations},
 		Log:     log,
 		Version: pipeline.Version,
-		Options: pipeline.Options{TrainBudget: budget},
+		Options: opts,
 	}
 	s := &summary{AsOf: date.Format(chain.DateLayout)}
 	t0 := time.Now()

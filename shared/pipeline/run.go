@@ -40,7 +40,11 @@ type Env struct {
 // Options tune steps; zero values take the seed's settings.
 type Options struct {
 	TrainBudget time.Duration // train's tuning search budget
-	Seed        uint64
+	// NoSearch makes train fit gbt's default parameters once, without the
+	// cross-validated search: the Python reference's fixed-parameter fit,
+	// for like-for-like benchmarks.
+	NoSearch bool
+	Seed     uint64
 }
 
 func (e *Env) log() *slog.Logger {
