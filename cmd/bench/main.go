@@ -93,7 +93,8 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.Install, "install", true, "install missing Debian packages with apt-get when run as root")
 	fs.BoolVar(&c.Wrk, "wrk", true, "cross-check the load test with wrk when it is installed")
 	fs.StringVar(&c.FastAPIInput, "fastapi-input", "dataframe", "FastAPI per-request path: dataframe (the seed's) or numpy")
-	pargs := fs.String("pipeline-args", "", "extra arguments for cmd/pipeline, space-separated")
+	// Like for like: the Python reference fits one XGBoost with fixed parameters.
+	pargs := fs.String("pipeline-args", "-no-search", "extra arguments for cmd/pipeline, space-separated")
 	fs.DurationVar(&c.RunTimeout, "run-timeout", 30*time.Minute, "limit of one pipeline or reference run")
 	fs.BoolVar(&c.RenderOnly, "render-only", false, "measure nothing: write results.md and scale.png again from results.json")
 	if err := fs.Parse(args); err != nil {
