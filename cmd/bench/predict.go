@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/loadgen"
+	"github.com/arrestcast/arrestcast/shared/stack"
 )
 
 // target is one server to load.
@@ -141,11 +144,26 @@ func (b *bench) goPredictTarget(ctx context.Context) (target, error) {
 		return target{}, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// The deployed function's environment (GOGC, timeouts), then the local
+	// listener and the model file in place of the registry.
+	sf, err := stack.Load(filepath.Join(b.cfg.Root, "stack.yml"), nil)
+	if err != nil {
+		return target{}, err
+	}
+	fnEnv, err := sf.Env("predict")
+	if err != nil {
+		return target{}, err
+	}
+	var env []string
+	for _, k := range slices.Sorted(maps.Keys(fnEnv)) {
+		env = append(env, k+"="+fnEnv[k])
+	}
+	env = append(env, "ARRESTCAST_LISTEN="+addr, "MODEL_FILE="+b.artifactPath())
 	return target{
 		name:        goPredictName,
 		description: "functions/predict built by faasbuild (the template's main + handler), MODEL_FILE artifact from cmd/pipeline; raw portal records in, the whole preprocessing per request",
 		prog:        handler,
-		env:         []string{"ARRESTCAST_LISTEN=" + addr, "MODEL_FILE=" + b.artifactPath()},
+		env:         env,
 		url:         "http://" + addr + "/",
 		bodies:      bodies,
 		expect:      "arrest_probability",
