@@ -1,12 +1,13 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -153,21 +154,47 @@ func (f *FileSource) Stations(ctx context.Context) ([]geo.Station, error) {
 	return geo.ReadStationsCSV(ctx, fh)
 }
 
-// readPortalFile reads a portal CSV export, gunzipping it when needed.
+// readPortalFile reads a portal CSV export, gunzipping it when needed. The
+// file is streamed, never held whole (at 16× the year the .gz alone is
+// 270 MB); its uncompressed size (gzip's ISIZE trailer) sizes the columns.
 func readPortalFile(ctx context.Context, path string) (*crime.ReadResult, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read crimes file: %w", err)
 	}
-	var r io.Reader = bytes.NewReader(b)
-	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("gunzip crimes file: %w", err)
-		}
-		r = zr
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read crimes file: %w", err)
 	}
-	return crime.ReadPortalCSV(ctx, r)
+	br := bufio.NewReaderSize(f, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return crime.ReadPortalCSV(ctx, &sizedReader{r: br, n: int(fi.Size())})
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("gunzip crimes file: %w", err)
+	}
+	return crime.ReadPortalCSV(ctx, &sizedReader{r: zr, n: gzipSize(f, fi.Size())})
+}
+
+// gzipSize is a gzip file's uncompressed size from its trailer, or 0 when it
+// cannot be told (the trailer holds it modulo 4 GiB, and for the last member
+// of a multi-member file only: a hint, never a limit).
+func gzipSize(f *os.File, size int64) int {
+	var b [4]byte
+	if size < 20 {
+		return 0
+	}
+	if _, err := f.ReadAt(b[:], size-4); err != nil {
+		return 0
+	}
+	n := int64(binary.LittleEndian.Uint32(b[:]))
+	if n < size {
+		return 0
+	}
+	return int(n)
 }
 
 // stationsCSV writes stations with the portal API's snake_case names.

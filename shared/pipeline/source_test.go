@@ -77,3 +77,43 @@ func TestPortalSourceCSVIsJSON(t *testing.T) {
 		t.Fatalf("rejects %d/%d, stations %d/%d", csvRej, jsonRej, csvSt, jsonSt)
 	}
 }
+
+// A portal export reads the same plain or gzipped; gzip's trailer gives the
+// uncompressed size.
+func TestReadPortalFilePlainAndGzip(t *testing.T) {
+	csv := portalHeader + crimeRow(1, "01/05/2017 10:00:00 AM", "", true) + crimeRow(2, "01/06/2017 10:00:00 AM", "", false)
+	dir := t.TempDir()
+	plain, gz := dir+"/c.csv", dir+"/c.csv.gz"
+	if err := os.WriteFile(plain, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(csv))
+	zw.Close()
+	if err := os.WriteFile(gz, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := readPortalFile(context.Background(), plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := readPortalFile(context.Background(), gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Table.Len() != 2 || len(a.Rejects) != 0 {
+		t.Fatalf("plain: %d rows, rejects %v", a.Table.Len(), a.Rejects)
+	}
+	if err := table.Equal(a.Table, b.Table); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(gz)
+	defer f.Close()
+	if got := gzipSize(f, int64(buf.Len())); got != len(csv) {
+		t.Errorf("gzip size %d, want %d", got, len(csv))
+	}
+	if got := gzipSize(f, 10); got != 0 {
+		t.Errorf("size of a 10-byte file: %d", got)
+	}
+}
