@@ -54,6 +54,9 @@ func Merge(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{fmt.Errorf("concatenate months: %w", err)}
 	}
+	// The parts are copied into all: let the collector have them before the
+	// window is selected, so that copy reuses their memory.
+	clear(parts)
 	lo, hi := table.WallSeconds(r.Date.Add(-Window)), table.WallSeconds(r.Date)
 	dates, err := all.Lookup("date", table.Time)
 	if err != nil {
