@@ -157,6 +157,24 @@ func TestSearchFindsBetterRegion(t *testing.T) {
 	}
 }
 
+// A candidate must beat the base by more than MinGain to replace it.
+func TestSearchMinGainKeepsBase(t *testing.T) {
+	X, y := xorData(3000, 1)
+	cfg := xorConfig()
+	cfg.MinGain = 0.5 // the better region gains ~0.3 AUC here
+	res, err := Search(context.Background(), X, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BestFrom != 0 || !reflect.DeepEqual(res.Best, cfg.Base) || res.BestScore != res.Base.Score {
+		t.Fatalf("best from candidate %d (score %.3f, base %.3f) despite min gain 0.5", res.BestFrom, res.BestScore, res.Base.Score)
+	}
+	cfg.MinGain = -1
+	if _, err := Search(context.Background(), X, y, cfg); err == nil {
+		t.Error("negative min gain accepted")
+	}
+}
+
 // A deadline already passed still returns the base params' full-data result; a short one stops the
 // search within about one boosting round of it.
 func TestSearchHonoursBudget(t *testing.T) {
