@@ -74,7 +74,10 @@ func Merge(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{err}
 	}
-	out, dups := all.Select(rows), len(inWindow)-len(rows)
+	out, dups := all, len(inWindow)-len(rows)
+	if !identity(rows, all.Len()) { // a first run keeps every row: no copy then
+		out = all.Select(rows)
+	}
 	if out.Len() == 0 {
 		return Permanentf("no crimes dated in the window [%s, %s)", day(r.Date.Add(-Window)), day(r.Date))
 	}
@@ -120,4 +123,17 @@ func latestByID(t *table.Table, candidates []int) ([]int, error) {
 		rows[k] = best[id]
 	}
 	return rows, nil
+}
+
+// identity reports whether rows is 0, 1, ..., n-1.
+func identity(rows []int, n int) bool {
+	if len(rows) != n {
+		return false
+	}
+	for i, r := range rows {
+		if r != i {
+			return false
+		}
+	}
+	return true
 }

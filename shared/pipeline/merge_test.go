@@ -166,3 +166,15 @@ func TestMergeRefusesWhatCannotBeFixed(t *testing.T) {
 		t.Errorf("merge before download: %+v", res)
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		rows []int
+		n    int
+		want bool
+	}{{nil, 0, true}, {[]int{0, 1, 2}, 3, true}, {[]int{0, 1}, 3, false}, {[]int{0, 2, 1}, 3, false}, {[]int{1, 2, 3}, 3, false}} {
+		if got := identity(tc.rows, tc.n); got != tc.want {
+			t.Errorf("identity(%v, %d) = %v", tc.rows, tc.n, got)
+		}
+	}
+}
