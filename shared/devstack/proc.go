@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/arrestcast/arrestcast/shared/freeport"
 )
 
 // ProcRef names a process `up` started, by pid and start time, so `down`
@@ -189,15 +191,8 @@ func WaitListening(addr string, d time.Duration, exited <-chan error) error {
 	return fmt.Errorf("nothing listens on %s after %s", addr, d)
 }
 
-// FreePort returns a free loopback port.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a free loopback port (see shared/freeport).
+func FreePort() (int, error) { return freeport.Get() }
 
 // writeJSONFile writes v to path atomically (temp file + rename).
 func writeJSONFile(path string, v any) error {

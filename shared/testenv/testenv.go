@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arrestcast/arrestcast/shared/freeport"
 )
 
 // RepoRoot returns the repository root: the nearest folder above the working
@@ -206,14 +207,7 @@ func slug(name string, sep byte, max int) string {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return freeport.Get() }
 
 // proc is a child process in its own process group, so that stopping it
 // stops everything it started. Pdeathsig kills it if the test binary dies
