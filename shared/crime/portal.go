@@ -67,8 +67,21 @@ func estimateRows(r io.Reader, w *window) int {
 	return int(left/(float64(len(sample))/float64(lines))*1.02) + 16
 }
 
-// readRecords reads the records after the header into b.
+// readRecords reads the records after the header into b and returns b's table.
 func readRecords(ctx context.Context, s *scanner, b *rowBuilder, target []*colBuilder, what string) (*ReadResult, error) {
+	rejects, err := scanRecords(ctx, s, b, target, what)
+	if err != nil {
+		return nil, err
+	}
+	t, err := b.table()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return &ReadResult{Table: t, Rejects: rejects}, nil
+}
+
+// scanRecords reads the records after the header into b.
+func scanRecords(ctx context.Context, s *scanner, b *rowBuilder, target []*colBuilder, what string) ([]Reject, error) {
 	var rejects []Reject
 	for n := 0; s.next(); n++ {
 		if n%4096 == 0 {
@@ -100,9 +113,5 @@ func readRecords(ctx context.Context, s *scanner, b *rowBuilder, target []*colBu
 	if s.w.err != nil {
 		return nil, fmt.Errorf("%s: %w", what, s.w.err)
 	}
-	t, err := b.table()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return &ReadResult{Table: t, Rejects: rejects}, nil
+	return rejects, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/arrestcast/arrestcast/shared/table"
 )
@@ -136,30 +137,93 @@ func ReadCSV(ctx context.Context, r io.Reader) (*ReadResult, error) {
 // not know (nil or 0: inferred). The pipeline's encoded tables are numeric
 // throughout: naming it spares keeping every value's text until the end.
 func ReadCSVAs(ctx context.Context, r io.Reader, kind func(column string) table.Kind) (*ReadResult, error) {
+	t, rejects, err := ReadCSVsAs(ctx, 1, func(int) (io.Reader, func(), error) { return r, func() {}, nil }, kind)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadResult{Table: t, Rejects: rejects[0]}, nil
+}
+
+// ReadCSVsAs reads n project CSV files with the same columns (in any order)
+// into one table, as if they were one file: merge's months are never held
+// twice, as they were when read apart and concatenated. open(i) gives
+// source i and a function to call when it has been read; when a source
+// tells how many bytes remain (a Len method), counting the sources after it,
+// the columns are sized once. rejects[i] are source i's, lines numbered in
+// that source. The kinds are those of ReadCSVAs.
+func ReadCSVsAs(ctx context.Context, n int, open func(i int) (io.Reader, func(), error), kind func(column string) table.Kind) (*table.Table, [][]Reject, error) {
+	var b *rowBuilder
+	rejects := make([][]Reject, n)
+	for i := range n {
+		r, done, err := open(i)
+		if err != nil {
+			return nil, nil, err
+		}
+		rejects[i], b, err = readPart(ctx, r, b, kind)
+		done()
+		if err != nil {
+			if n > 1 {
+				err = fmt.Errorf("source %d: %w", i, err)
+			}
+			return nil, nil, err
+		}
+	}
+	if b == nil {
+		return nil, nil, fmt.Errorf("read csv: no source")
+	}
+	t, err := b.table()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read csv: %w", err)
+	}
+	return t, rejects, nil
+}
+
+// readPart reads one source into b (made from its header when nil).
+func readPart(ctx context.Context, r io.Reader, b *rowBuilder, kind func(column string) table.Kind) ([]Reject, *rowBuilder, error) {
 	s := newScanner(r)
 	s.skipBOM()
 	if !s.next() {
 		if s.w.err != nil {
-			return nil, fmt.Errorf("read csv header: %w", s.w.err)
+			return nil, b, fmt.Errorf("read csv header: %w", s.w.err)
 		}
-		return nil, fmt.Errorf("read csv: no header")
+		return nil, b, fmt.Errorf("read csv: no header")
 	}
-	b := &rowBuilder{}
 	seen := map[string]bool{}
 	for _, f := range s.fields {
 		name := string(f)
 		if name == "" || seen[name] {
-			return nil, fmt.Errorf("read csv: empty or repeated column name %q in header", name)
+			return nil, b, fmt.Errorf("read csv: empty or repeated column name %q in header", name)
 		}
 		seen[name] = true
-		k, known := Kinds[name]
-		if !known && kind != nil {
-			k = kind(name)
+	}
+	var target []*colBuilder
+	if b == nil {
+		b = &rowBuilder{}
+		for _, f := range s.fields {
+			name := string(f)
+			k, known := Kinds[name]
+			if !known && kind != nil {
+				k = kind(name)
+			}
+			b.cols = append(b.cols, newColBuilder(name, k)) // inferKind when unknown
 		}
-		b.cols = append(b.cols, newColBuilder(name, k)) // inferKind when unknown
+		target = b.cols
+	} else {
+		if len(s.fields) != len(b.cols) {
+			return nil, b, fmt.Errorf("read csv: %d columns, the first source has %d", len(s.fields), len(b.cols))
+		}
+		target = make([]*colBuilder, len(s.fields))
+		for i, f := range s.fields {
+			j := slices.IndexFunc(b.cols, func(c *colBuilder) bool { return c.name == string(f) })
+			if j < 0 {
+				return nil, b, fmt.Errorf("read csv: column %q is not in the first source", f)
+			}
+			target[i] = b.cols[j]
+		}
 	}
 	b.grow(estimateRows(r, s.w))
-	return readRecords(ctx, s, b, b.cols, "read csv")
+	rejects, err := scanRecords(ctx, s, b, target, "read csv")
+	return rejects, b, err
 }
 
 // FormatRow returns row i of t as a line of WriteCSV's format (no line end),

@@ -3,6 +3,7 @@ package crime
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -168,5 +169,46 @@ func BenchmarkReadCSV(b *testing.B) {
 		if _, err := ReadCSV(context.Background(), bytes.NewReader(buf.Bytes())); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Several sources read as one: the same table as reading their rows from a
+// single file, whatever their column order; rejects stay with their source.
+func TestReadCSVsAs(t *testing.T) {
+	a := "id,arrest,note\n1,true,x\n2,false,y\n"
+	b := "note,id,arrest\nz,3,true\nbad,4,maybe\nw,5,false\n"
+	whole := "id,arrest,note\n1,true,x\n2,false,y\n3,true,z\n5,false,w\n"
+	srcs := []string{a, b}
+	closed := 0
+	open := func(i int) (io.Reader, func(), error) {
+		return strings.NewReader(srcs[i]), func() { closed++ }, nil
+	}
+	got, rejects, err := ReadCSVsAs(context.Background(), 2, open, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReadCSV(context.Background(), strings.NewReader(whole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := table.Equal(want.Table, got); err != nil {
+		t.Fatal(err)
+	}
+	if closed != 2 || len(rejects[0]) != 0 || len(rejects[1]) != 1 || rejects[1][0].Line != 3 {
+		t.Fatalf("closed %d, rejects %+v", closed, rejects)
+	}
+	for name, other := range map[string]string{
+		"missing column": "id,arrest\n6,true\n",
+		"extra column":   "id,arrest,note,more\n6,true,a,b\n",
+		"renamed column": "id,arrest,other\n6,true,a\n",
+	} {
+		srcs = []string{a, other}
+		if _, _, err := ReadCSVsAs(context.Background(), 2, open, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	fail := func(i int) (io.Reader, func(), error) { return nil, nil, io.ErrUnexpectedEOF }
+	if _, _, err := ReadCSVsAs(context.Background(), 1, fail, nil); err != io.ErrUnexpectedEOF {
+		t.Errorf("open error: %v", err)
 	}
 }

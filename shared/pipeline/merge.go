@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 
@@ -16,28 +15,20 @@ func init() { Register("merge", Merge) }
 // the run's date, never by the wall clock — and drops duplicate IDs, keeping
 // the most recently updated record.
 func Merge(ctx context.Context, r *Run) error {
-	var parts []*table.Table
+	var keys []string // the previous window first, then the months: the order rows are met in
 	prevKey, ok, err := latestRolling(ctx, r.Env, r.Date)
 	if err != nil {
 		return err
 	}
 	if ok {
-		t, err := r.GetTable(ctx, prevKey)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, t)
+		keys = append(keys, prevKey)
 		r.Note("previous_window", prevKey)
 	}
 	var stations string
 	for _, o := range r.Prev.Outputs {
 		switch {
 		case strings.HasSuffix(o.Key, "/crimes.csv"):
-			t, err := r.GetTable(ctx, o.Key)
-			if err != nil {
-				return err
-			}
-			parts = append(parts, t)
+			keys = append(keys, o.Key)
 		case strings.HasSuffix(o.Key, "/police_stations.csv"):
 			stations = o.Key
 		}
@@ -45,18 +36,14 @@ func Merge(ctx context.Context, r *Run) error {
 	if stations == "" {
 		return Permanentf("download's manifest names no police stations file")
 	}
-	var in int64
-	for _, p := range parts {
-		in += int64(p.Len())
+	if len(keys) == 0 {
+		return Permanentf("download's manifest names no crimes file")
 	}
-	r.Count(in, 0, 0)
-	all, err := table.Concat(parts...)
+	all, err := r.GetTables(ctx, keys)
 	if err != nil {
-		return &Permanent{fmt.Errorf("concatenate months: %w", err)}
+		return err
 	}
-	// The parts are copied into all: let the collector have them before the
-	// window is selected, so that copy reuses their memory.
-	clear(parts)
+	r.Count(int64(all.Len()), 0, 0)
 	lo, hi := table.WallSeconds(r.Date.Add(-Window)), table.WallSeconds(r.Date)
 	dates, err := all.Lookup("date", table.Time)
 	if err != nil {

@@ -55,6 +55,49 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	return res.Table, nil
 }
 
+// GetTables reads several of the project's CSV tables with the same columns
+// into one table, in order, each object streamed once (merge's months: read
+// apart and concatenated they were held twice). Inputs and rejects are
+// recorded as GetTable does.
+func (r *Run) GetTables(ctx context.Context, keys []string) (*table.Table, error) {
+	sizes := make([]int64, len(keys)+1) // sizes[i]: bytes of keys[i:] together
+	for i := len(keys) - 1; i >= 0; i-- {
+		obj, err := r.Env.Store.Stat(ctx, r.Env.Data, keys[i])
+		if err != nil {
+			return nil, err
+		}
+		sizes[i] = sizes[i+1] + obj.Size
+	}
+	var openErr error
+	numeric := func(string) table.Kind { return table.Numeric } // as in GetTable
+	t, rejects, err := crime.ReadCSVsAs(ctx, len(keys), func(i int) (io.Reader, func(), error) {
+		rc, obj, err := r.Env.Store.Get(ctx, r.Env.Data, keys[i])
+		if err != nil {
+			openErr = err
+			return nil, nil, err
+		}
+		r.m.Inputs = append(r.m.Inputs, Ref{Bucket: r.Env.Data, Key: keys[i], ETag: obj.ETag, Size: obj.Size})
+		// Len counts the later objects too, so the columns are sized once.
+		return &sizedReader{r: rc, n: int(obj.Size + sizes[i+1])}, func() { rc.Close() }, nil
+	}, numeric)
+	if openErr != nil {
+		return nil, openErr
+	}
+	if err != nil {
+		if store.IsTransient(err) || ctx.Err() != nil {
+			return nil, fmt.Errorf("read %d tables: %w", len(keys), err)
+		}
+		return nil, &Permanent{fmt.Errorf("read %d tables: %w", len(keys), err)}
+	}
+	for i, rj := range rejects {
+		if n := len(rj); n > 0 {
+			r.Count(0, 0, int64(n))
+			r.Note("rejects_"+keys[i], n)
+		}
+	}
+	return t, nil
+}
+
 // PutTable writes t under key in the data bucket, in the format key's
 // extension names (see GetTable). The bytes are produced as they are sent,
 // never held whole.
