@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/store"
 	"github.com/arrestcast/arrestcast/shared/trigger"
 )
 
@@ -54,7 +55,7 @@ func downloadMonths(ctx context.Context, env *Env, inv Invocation) ([]Month, tim
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if d, _ := rollingDate(prev); ok && first.Before(MonthOf(d)) {
+	if d, _ := rollingDate(prev.Key); ok && first.Before(MonthOf(d)) {
 		first = MonthOf(d) // merge appends to that file: fetch from where it ends
 	}
 	var months []Month
@@ -75,18 +76,18 @@ func rollingDate(key string) (time.Time, bool) {
 }
 
 // latestRolling returns the newest rolling file strictly before date.
-func latestRolling(ctx context.Context, env *Env, date time.Time) (string, bool, error) {
+func latestRolling(ctx context.Context, env *Env, date time.Time) (store.Object, bool, error) {
 	objs, err := env.Store.List(ctx, env.Data, "0-raw-data/data/crimes_12m_")
 	if err != nil {
-		return "", false, fmt.Errorf("list rolling files: %w", err)
+		return store.Object{}, false, fmt.Errorf("list rolling files: %w", err)
 	}
-	best, found := time.Time{}, ""
+	best, found := time.Time{}, store.Object{}
 	for _, o := range objs {
 		if d, ok := rollingDate(o.Key); ok && d.Before(date) && d.After(best) {
-			best, found = d, o.Key
+			best, found = d, o
 		}
 	}
-	return found, found != "", nil
+	return found, found.Key != "", nil
 }
 
 var errNoSource = errors.New("no data source configured")

@@ -15,20 +15,20 @@ func init() { Register("merge", Merge) }
 // the run's date, never by the wall clock — and drops duplicate IDs, keeping
 // the most recently updated record.
 func Merge(ctx context.Context, r *Run) error {
-	var keys []string // the previous window first, then the months: the order rows are met in
-	prevKey, ok, err := latestRolling(ctx, r.Env, r.Date)
+	var parts []Ref // the previous window first, then the months: the order rows are met in
+	prev, ok, err := latestRolling(ctx, r.Env, r.Date)
 	if err != nil {
 		return err
 	}
 	if ok {
-		keys = append(keys, prevKey)
-		r.Note("previous_window", prevKey)
+		parts = append(parts, Ref{Key: prev.Key, Size: prev.Size})
+		r.Note("previous_window", prev.Key)
 	}
 	var stations string
 	for _, o := range r.Prev.Outputs {
 		switch {
 		case strings.HasSuffix(o.Key, "/crimes.csv"):
-			keys = append(keys, o.Key)
+			parts = append(parts, o)
 		case strings.HasSuffix(o.Key, "/police_stations.csv"):
 			stations = o.Key
 		}
@@ -36,10 +36,10 @@ func Merge(ctx context.Context, r *Run) error {
 	if stations == "" {
 		return Permanentf("download's manifest names no police stations file")
 	}
-	if len(keys) == 0 {
+	if len(parts) == 0 {
 		return Permanentf("download's manifest names no crimes file")
 	}
-	all, err := r.GetTables(ctx, keys)
+	all, err := r.GetTables(ctx, parts)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	var res *crime.ReadResult
 	if strings.HasSuffix(key, BinaryExt) {
 		var t *table.Table
-		if t, err = table.ReadBinary(ctxReader{ctx, rc}, obj.Size); err == nil {
+		if t, err = table.ReadBinary(rc, obj.Size); err == nil {
 			res = &crime.ReadResult{Table: t}
 		}
 	} else {
@@ -56,17 +56,15 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 }
 
 // GetTables reads several of the project's CSV tables with the same columns
-// into one table, in order, each object streamed once (merge's months: read
-// apart and concatenated they were held twice). Inputs and rejects are
-// recorded as GetTable does.
-func (r *Run) GetTables(ctx context.Context, keys []string) (*table.Table, error) {
-	sizes := make([]int64, len(keys)+1) // sizes[i]: bytes of keys[i:] together
-	for i := len(keys) - 1; i >= 0; i-- {
-		obj, err := r.Env.Store.Stat(ctx, r.Env.Data, keys[i])
-		if err != nil {
-			return nil, err
-		}
-		sizes[i] = sizes[i+1] + obj.Size
+// (parts' keys, in the data bucket) into one table, in order, each object
+// streamed once (merge's months: read apart and concatenated they were held
+// twice). parts' sizes, as a manifest or a listing gives them, only size the
+// columns. Inputs and rejects are recorded as GetTable does.
+func (r *Run) GetTables(ctx context.Context, parts []Ref) (*table.Table, error) {
+	keys := make([]string, len(parts))
+	sizes := make([]int64, len(parts)+1) // sizes[i]: bytes of parts[i:] together
+	for i := len(parts) - 1; i >= 0; i-- {
+		keys[i], sizes[i] = parts[i].Key, sizes[i+1]+max(parts[i].Size, 0)
 	}
 	var openErr error
 	numeric := func(string) table.Kind { return table.Numeric } // as in GetTable
@@ -114,19 +112,6 @@ func (r *Run) PutTable(ctx context.Context, key string, t *table.Table) (Ref, er
 		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
 	}
 	return r.PutReader(ctx, "", key, body, body.Size(), "text/csv", int64(t.Len()))
-}
-
-// ctxReader stops a read once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // sizedReader tells the CSV reader how many bytes are left, so it sizes its
