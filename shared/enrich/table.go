@@ -32,6 +32,10 @@ type Result struct {
 // result has the columns of Kept; x_coordinate/y_coordinate hold projected
 // values for rows that only had latitude/longitude. Each row goes through
 // Record.
+//
+// The result is built in t's own column storage (the kept rows moved down in
+// place, x/y overwritten): a copy of the input would be the step's largest
+// allocation. t must not be used afterwards; Clone it first to keep it.
 func (e *Enricher) Table(ctx context.Context, t *table.Table) (*Result, error) {
 	var src []*table.Column
 	for _, name := range Kept[:14] {
@@ -41,12 +45,16 @@ func (e *Enricher) Table(ctx context.Context, t *table.Table) (*Result, error) {
 		}
 		src = append(src, c)
 	}
+	kept, err := t.Keep(Kept[:12]...)
+	if err != nil {
+		return nil, fmt.Errorf("enrich: %w", err)
+	}
 	dates, xs, ys := src[0].Times, src[12].Nums, src[13].Nums
 	lats, lons := optional(t, crime.ColLatitude), optional(t, crime.ColLongitude)
 
 	n := t.Len()
 	rows := make([]int, 0, n)
-	outX, outY, dist, dow := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
+	dist, dow := make([]float64, 0, n), make([]float64, 0, n)
 	station, season, daytime := make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
 	stDistrict, stName, districts, names := e.stationCodes()
 	var rejects []crime.Reject
@@ -62,36 +70,38 @@ func (e *Enricher) Table(ctx context.Context, t *table.Table) (*Result, error) {
 		}
 		f, err := e.Record(in)
 		if err != nil {
+			// Row i is intact: only rows before the kept count k <= i were written.
 			rejects = append(rejects, crime.Reject{Line: i + 1, Reason: err.Error(), Raw: crime.FormatRow(t, i)})
 			continue
 		}
+		k := len(rows)
 		rows = append(rows, i)
-		outX, outY, dist = append(outX, f.X), append(outY, f.Y), append(dist, f.Distance)
+		xs[k], ys[k] = f.X, f.Y // k <= i: row k was read already
+		dist = append(dist, f.Distance)
 		station = append(station, int32(f.Station))
 		season, daytime = append(season, int32(f.Season)), append(daytime, int32(f.DayTime))
 		dow = append(dow, float64(f.DayOfWeek))
 	}
 
-	kept, err := t.Keep(Kept[:12]...)
-	if err != nil {
+	if err := kept.Compact(rows); err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
-	out := kept.Select(rows)
+	k := len(rows)
 	for _, c := range []*table.Column{
-		table.NewNumeric(crime.ColX, outX),
-		table.NewNumeric(crime.ColY, outY),
-		table.NewCategorical(crime.ColStationDistrict, remap(station, stDistrict), districts),
+		table.NewNumeric(crime.ColX, xs[:k:k]),
+		table.NewNumeric(crime.ColY, ys[:k:k]),
+		table.NewCategorical(crime.ColStationDistrict, remap(slices.Clone(station), stDistrict), districts),
 		table.NewCategorical(crime.ColStationName, remap(station, stName), names),
 		table.NewNumeric(crime.ColDistance, dist),
 		table.NewCategorical(crime.ColSeason, season, crime.Vocab[crime.ColSeason]),
 		table.NewNumeric(crime.ColDayOfWeek, dow),
 		table.NewCategorical(crime.ColDayTime, daytime, crime.Vocab[crime.ColDayTime]),
 	} {
-		if err := out.Set(c); err != nil {
+		if err := kept.Set(c); err != nil {
 			return nil, fmt.Errorf("enrich: %w", err)
 		}
 	}
-	return &Result{Table: out, Rejects: rejects}, nil
+	return &Result{Table: kept, Rejects: rejects}, nil
 }
 
 func optional(t *table.Table, name string) []float64 {
@@ -112,11 +122,10 @@ func (e *Enricher) stationCodes() (district, name []int32, districts, names []st
 	return district, name, slices.Clip(db.Dict()), slices.Clip(nb.Dict())
 }
 
-// remap turns station indices into dictionary codes.
+// remap turns station indices into dictionary codes, in place.
 func remap(station, code []int32) []int32 {
-	out := make([]int32, len(station))
 	for i, s := range station {
-		out[i] = code[s]
+		station[i] = code[s]
 	}
-	return out
+	return station
 }

@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -166,4 +167,55 @@ func gatherSlice[T any](src []T, rows []int) []T {
 		out[i] = src[r]
 	}
 	return out
+}
+
+// clone returns a copy of c sharing only the dictionary.
+func (c *Column) clone() *Column {
+	return &Column{Name: c.Name, Kind: c.Kind, Dict: c.Dict, Nums: slices.Clone(c.Nums), Codes: slices.Clone(c.Codes),
+		Bools: slices.Clone(c.Bools), Times: slices.Clone(c.Times), Strs: slices.Clone(c.Strs)}
+}
+
+// slice returns c's rows [lo, hi), sharing c's data; the capacity is cut so
+// an append to one never writes into the other.
+func (c *Column) slice(lo, hi int) *Column {
+	out := &Column{Name: c.Name, Kind: c.Kind, Dict: c.Dict}
+	switch c.Kind {
+	case Numeric:
+		out.Nums = c.Nums[lo:hi:hi]
+	case Categorical:
+		out.Codes = c.Codes[lo:hi:hi]
+	case Bool:
+		out.Bools = c.Bools[lo:hi:hi]
+	case Time:
+		out.Times = c.Times[lo:hi:hi]
+	case Text:
+		out.Strs = c.Strs[lo:hi:hi]
+	}
+	return out
+}
+
+// compact keeps rows (strictly increasing) of c, moved down in place.
+func (c *Column) compact(rows []int) {
+	switch c.Kind {
+	case Numeric:
+		c.Nums = compactSlice(c.Nums, rows)
+	case Categorical:
+		c.Codes = compactSlice(c.Codes, rows)
+	case Bool:
+		c.Bools = compactSlice(c.Bools, rows)
+	case Time:
+		c.Times = compactSlice(c.Times, rows)
+	case Text:
+		c.Strs = compactSlice(c.Strs, rows)
+		clear(c.Strs[len(rows):cap(c.Strs)]) // let dropped strings go
+	}
+}
+
+// compactSlice moves s[rows[k]] to s[k]: k <= rows[k] when rows increase,
+// so no value is overwritten before it is moved.
+func compactSlice[T any](s []T, rows []int) []T {
+	for k, r := range rows {
+		s[k] = s[r]
+	}
+	return s[:len(rows)]
 }

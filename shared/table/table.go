@@ -148,6 +148,47 @@ func (t *Table) Select(rows []int) *Table {
 	return out
 }
 
+// Clone returns a copy of t that shares no column data with it
+// (dictionaries, append-only, are shared).
+func (t *Table) Clone() *Table {
+	out := &Table{cols: make([]*Column, len(t.cols)), rows: t.rows}
+	for i, c := range t.cols {
+		out.cols[i] = c.clone()
+	}
+	return out
+}
+
+// Slice returns rows [lo, hi) of t as a new table sharing t's column data
+// (no copy). It panics on a range out of bounds, like a slice expression.
+func (t *Table) Slice(lo, hi int) *Table {
+	if lo < 0 || hi < lo || hi > t.rows {
+		panic(fmt.Sprintf("table: slice [%d:%d] of %d rows", lo, hi, t.rows))
+	}
+	out := &Table{cols: make([]*Column, len(t.cols)), rows: hi - lo}
+	for i, c := range t.cols {
+		out.cols[i] = c.slice(lo, hi)
+	}
+	return out
+}
+
+// Compact keeps the given rows of t (strictly increasing) in place: where
+// Select copies every column, Compact moves values down within them, so it
+// needs no memory. Other tables sharing t's columns (Keep, Slice) see the
+// moved values and must not be used afterwards. It returns an error, and
+// leaves t unchanged, when rows are not strictly increasing and in range.
+func (t *Table) Compact(rows []int) error {
+	for k, r := range rows {
+		if r < 0 || r >= t.rows || (k > 0 && r <= rows[k-1]) {
+			return fmt.Errorf("compact: row %d at %d: rows must increase strictly within [0, %d)", r, k, t.rows)
+		}
+	}
+	for _, c := range t.cols {
+		c.compact(rows)
+	}
+	t.rows = len(rows)
+	return nil
+}
+
 // Filter returns Select of the rows i for which keep(i) is true.
 func (t *Table) Filter(keep func(i int) bool) *Table {
 	var rows []int

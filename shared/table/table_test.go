@@ -219,3 +219,76 @@ func TestTextColumn(t *testing.T) {
 		t.Fatalf("equal: %v", err)
 	}
 }
+
+// withText is sample plus a text column: every kind.
+func withText(t *testing.T) *Table {
+	t.Helper()
+	tb := sample(t)
+	if err := tb.Set(NewText("case", []string{"JA1", "", "JA3", "JA4"})); err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func TestCompactIsSelectInPlace(t *testing.T) {
+	for _, rows := range [][]int{{0, 1, 2, 3}, {1, 3}, {0}, {3}, {}, {0, 2, 3}} {
+		want := withText(t).Select(rows)
+		tb := withText(t)
+		x := tb.Col("x").Nums
+		if err := tb.Compact(rows); err != nil {
+			t.Fatal(rows, err)
+		}
+		if err := Equal(want, tb); err != nil {
+			t.Errorf("compact %v: %v", rows, err)
+		}
+		if tb.Len() != len(rows) || (len(rows) > 0 && &tb.Col("x").Nums[0] != &x[0]) {
+			t.Errorf("compact %v copied or miscounted", rows)
+		}
+	}
+	for _, bad := range [][]int{{1, 1}, {2, 1}, {-1}, {4}} {
+		tb := withText(t)
+		if err := tb.Compact(bad); err == nil {
+			t.Errorf("rows %v accepted", bad)
+		}
+		if err := Equal(withText(t), tb); err != nil {
+			t.Errorf("refused rows %v changed the table: %v", bad, err)
+		}
+	}
+}
+
+func TestSliceSharesAndIsolatesAppends(t *testing.T) {
+	tb := withText(t)
+	s := tb.Slice(1, 3)
+	if err := Equal(tb.Select([]int{1, 2}), s); err != nil {
+		t.Fatal(err)
+	}
+	if &s.Col("x").Nums[0] != &tb.Col("x").Nums[1] {
+		t.Error("slice copied")
+	}
+	// An append to the slice's column must not write row 3 of the parent.
+	_ = append(s.Col("x").Nums, 99)
+	if tb.Col("x").Nums[3] != 4 {
+		t.Error("append through a slice wrote into the parent")
+	}
+	if tb.Slice(4, 4).Len() != 0 {
+		t.Error("empty slice")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("slice out of range did not panic")
+		}
+	}()
+	tb.Slice(2, 5)
+}
+
+func TestCloneSharesNoData(t *testing.T) {
+	tb := withText(t)
+	c := tb.Clone()
+	if err := Equal(tb, c); err != nil {
+		t.Fatal(err)
+	}
+	c.Col("x").Nums[0], c.Col("c").Codes[0], c.Col("ok").Bools[0], c.Col("at").Times[0], c.Col("case").Strs[0] = 9, 1, 0, 1, "x"
+	if err := Equal(withText(t), tb); err != nil {
+		t.Errorf("writing the clone changed the original: %v", err)
+	}
+}
