@@ -64,7 +64,7 @@ func estimateRows(r io.Reader, w *window) int {
 		return 0
 	}
 	left := float64(len(sample) + l.Len())
-	return int(left/(float64(len(sample))/float64(lines))*1.02) + 16
+	return int(left/(float64(len(sample))/float64(lines))*1.10) + 16
 }
 
 // readRecords reads the records after the header into b and returns b's table.

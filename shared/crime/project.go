@@ -153,13 +153,14 @@ func ReadCSVAs(ctx context.Context, r io.Reader, kind func(column string) table.
 // that source. The kinds are those of ReadCSVAs.
 func ReadCSVsAs(ctx context.Context, n int, open func(i int) (io.Reader, func(), error), kind func(column string) table.Kind) (*table.Table, [][]Reject, error) {
 	var b *rowBuilder
+	var buf []byte // one read buffer for every source
 	rejects := make([][]Reject, n)
 	for i := range n {
 		r, done, err := open(i)
 		if err != nil {
 			return nil, nil, err
 		}
-		rejects[i], b, err = readPart(ctx, r, b, kind)
+		rejects[i], b, buf, err = readPart(ctx, r, b, buf, kind)
 		done()
 		if err != nil {
 			if n > 1 {
@@ -178,21 +179,22 @@ func ReadCSVsAs(ctx context.Context, n int, open func(i int) (io.Reader, func(),
 	return t, rejects, nil
 }
 
-// readPart reads one source into b (made from its header when nil).
-func readPart(ctx context.Context, r io.Reader, b *rowBuilder, kind func(column string) table.Kind) ([]Reject, *rowBuilder, error) {
-	s := newScanner(r)
+// readPart reads one source into b (made from its header when nil) through
+// buf (nil: a new one), and returns the buffer for the next source.
+func readPart(ctx context.Context, r io.Reader, b *rowBuilder, buf []byte, kind func(column string) table.Kind) ([]Reject, *rowBuilder, []byte, error) {
+	s := reuseScanner(r, buf)
 	s.skipBOM()
 	if !s.next() {
 		if s.w.err != nil {
-			return nil, b, fmt.Errorf("read csv header: %w", s.w.err)
+			return nil, b, s.w.buf, fmt.Errorf("read csv header: %w", s.w.err)
 		}
-		return nil, b, fmt.Errorf("read csv: no header")
+		return nil, b, s.w.buf, fmt.Errorf("read csv: no header")
 	}
 	seen := map[string]bool{}
 	for _, f := range s.fields {
 		name := string(f)
 		if name == "" || seen[name] {
-			return nil, b, fmt.Errorf("read csv: empty or repeated column name %q in header", name)
+			return nil, b, s.w.buf, fmt.Errorf("read csv: empty or repeated column name %q in header", name)
 		}
 		seen[name] = true
 	}
@@ -210,20 +212,20 @@ func readPart(ctx context.Context, r io.Reader, b *rowBuilder, kind func(column 
 		target = b.cols
 	} else {
 		if len(s.fields) != len(b.cols) {
-			return nil, b, fmt.Errorf("read csv: %d columns, the first source has %d", len(s.fields), len(b.cols))
+			return nil, b, s.w.buf, fmt.Errorf("read csv: %d columns, the first source has %d", len(s.fields), len(b.cols))
 		}
 		target = make([]*colBuilder, len(s.fields))
 		for i, f := range s.fields {
 			j := slices.IndexFunc(b.cols, func(c *colBuilder) bool { return c.name == string(f) })
 			if j < 0 {
-				return nil, b, fmt.Errorf("read csv: column %q is not in the first source", f)
+				return nil, b, s.w.buf, fmt.Errorf("read csv: column %q is not in the first source", f)
 			}
 			target[i] = b.cols[j]
 		}
 	}
 	b.grow(estimateRows(r, s.w))
 	rejects, err := scanRecords(ctx, s, b, target, "read csv")
-	return rejects, b, err
+	return rejects, b, s.w.buf, err
 }
 
 // FormatRow returns row i of t as a line of WriteCSV's format (no line end),

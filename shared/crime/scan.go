@@ -22,8 +22,11 @@ type scanner struct {
 	bad     string // non-empty: the record is malformed (quoting)
 }
 
-func newScanner(r io.Reader) *scanner {
-	return &scanner{w: newWindow(r), line: 1}
+func newScanner(r io.Reader) *scanner { return reuseScanner(r, nil) }
+
+// reuseScanner is newScanner reading through buf (see reuseWindow).
+func reuseScanner(r io.Reader, buf []byte) *scanner {
+	return &scanner{w: reuseWindow(r, buf), line: 1}
 }
 
 // skipBOM drops a UTF-8 byte order mark at the very start of the input.

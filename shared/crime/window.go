@@ -23,8 +23,15 @@ var (
 	minRead    = 64 << 10
 )
 
-func newWindow(r io.Reader) *window {
-	return &window{r: r, buf: make([]byte, windowSize)}
+func newWindow(r io.Reader) *window { return reuseWindow(r, nil) }
+
+// reuseWindow is newWindow over buf, a previous window's buffer, when it is
+// big enough: a reader of several sources holds one buffer, not one each.
+func reuseWindow(r io.Reader, buf []byte) *window {
+	if len(buf) < windowSize {
+		buf = make([]byte, windowSize)
+	}
+	return &window{r: r, buf: buf}
 }
 
 // more moves the unconsumed bytes to the front, grows the buffer when they

@@ -52,11 +52,12 @@ func Enrich(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{err}
 	}
-	res, err := e.Table(ctx, t)
+	n := t.Len()
+	res, err := e.Table(ctx, t) // t is consumed: the result reuses its columns
 	if err != nil {
 		return &Permanent{fmt.Errorf("enrich: %w", err)}
 	}
-	r.Count(int64(t.Len()), int64(res.Table.Len()), int64(len(res.Rejects)))
+	r.Count(int64(n), int64(res.Table.Len()), int64(len(res.Rejects)))
 	if res.Table.Len() == 0 {
 		return Permanentf("no crime has coordinates")
 	}
