@@ -59,7 +59,9 @@ func main() {
 	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
 	noSearch := flag.Bool("no-search", false, "train fits the default parameters once, without the search (like the Python reference's fixed fit)")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
+	to := flag.String("to", "", "last step to run (default: train)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file (with -from/-to: one step's)")
 	flag.Parse()
 	hugeheap.Enable() // as every function process does: see shared/hugeheap
 	if *cpuprofile != "" {
@@ -90,11 +92,17 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch})
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+	if *memprofile != "" {
+		if err := writeAllocs(*memprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "pipeline:", err)
+			os.Exit(1)
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
@@ -114,7 +122,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from string, date time.Time, opts pipeline.Options) (*summary, error) {
+func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to string, date time.Time, opts pipeline.Options) (*summary, error) {
 	dir, err := store.NewDir(out)
 	if err != nil {
 		return nil, err
@@ -152,7 +160,7 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from stri
 		}
 		s.Steps = append(s.Steps, sr)
 	}
-	if err := pipeline.RunAll(ctx, env, date, from, before, after); err != nil {
+	if err := pipeline.RunAll(ctx, env, date, from, to, before, after); err != nil {
 		return s, err
 	}
 	s.Total = time.Since(t0).Seconds()
@@ -181,4 +189,19 @@ func fillMetrics(s *summary) error {
 	}
 	s.Metrics, s.Features = a.Metrics, a.Recipe.Features
 	return nil
+}
+
+// writeAllocs writes the allocation profile (every allocation since start;
+// the GC first, as the profile is only complete up to the last one).
+func writeAllocs(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }

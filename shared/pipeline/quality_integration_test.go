@@ -39,7 +39,7 @@ func TestModelQuality2017(t *testing.T) {
 		Options: pipeline.Options{TrainBudget: 2 * time.Second}}
 	date, _ := chain.ParseRunDate("2018-01-01")
 	var train *pipeline.Manifest
-	err = pipeline.RunAll(ctx, env, date, "", nil, func(step string, res pipeline.Result, took time.Duration) {
+	err = pipeline.RunAll(ctx, env, date, "", "", nil, func(step string, res pipeline.Result, took time.Duration) {
 		if m := res.Manifest; m != nil {
 			t.Logf("%-9s rows %7d -> %7d  %.2fs", step, m.RowsIn, m.RowsOut, took.Seconds())
 			train = m

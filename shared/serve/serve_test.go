@@ -68,7 +68,7 @@ func trained(t *testing.T) string {
 			Source:  &pipeline.FileSource{CrimesPath: slice, StationsPath: stationsFile},
 			Options: pipeline.Options{TrainBudget: time.Second}}
 		date, _ := chain.ParseRunDate(asOf)
-		onceErr = pipeline.RunAll(ctx, env, date, "", nil, nil)
+		onceErr = pipeline.RunAll(ctx, env, date, "", "", nil, nil)
 	})
 	if onceErr != nil {
 		t.Fatal(onceErr)
