@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"slices"
+	"sort"
 	"unsafe"
 )
 
@@ -21,8 +23,10 @@ import (
 //
 //	magic    8 bytes  "ACTBL\x00\x00\x01"
 //	hlen     uint32   length of the header
-//	header   JSON     {"rows": n, "columns": [{"name", "kind", "dict"?}, …]}
-//	columns  in header order:
+//	header   JSON     {"rows": n, "group_rows"?: g, "columns": [{"name", "kind", "dict"?}, …]}
+//	columns  in header order, for all n rows or, with g, for each group of
+//	         g rows in turn (a writer that makes its rows as it sends them
+//	         holds one group, never the table):
 //	           numeric      n × float64 (IEEE 754 bits; NaN is missing)
 //	           categorical  n × int32 codes into the header's dict (-1 missing)
 //	           bool         n × int8 (0, 1, -1 missing)
@@ -41,8 +45,11 @@ const maxHeader = 64 << 20
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type binHeader struct {
-	Rows    int         `json:"rows"`
-	Columns []binColumn `json:"columns"`
+	Rows int `json:"rows"`
+	// GroupRows, when set and below Rows, cuts the rows into groups of that
+	// many (the last shorter), each laid out as the columns section below.
+	GroupRows int         `json:"group_rows,omitempty"`
+	Columns   []binColumn `json:"columns"`
 }
 
 type binColumn struct {
@@ -61,19 +68,43 @@ func kindOf(name string) (Kind, bool) {
 }
 
 // BinaryBody is a table in the binary format as a reader of known size that
-// can seek (object stores replay a body to retry a request). Column data is
-// read straight from the table's slices: the table must not change while the
-// body is in use.
+// can seek (object stores replay a body to retry a request). A body from
+// NewBinaryBody reads column data straight from the table's slices (the
+// table must not change while the body is in use); one from
+// NewBinaryGroups makes its rows a group at a time as they are read. The
+// checksum is computed as the bytes go out.
 type BinaryBody struct {
-	segs [][]byte
-	size int64
+	segs []segment
+	size int64 // with the checksum
 	pos  int64
+
+	crc    uint32 // of the content before crcPos
+	crcPos int64
+
+	// NewBinaryGroups: the group being served and its table.
+	fill      func(lo int, g *Table) error
+	rows      int
+	groupRows int
+	group     int // -1: none made yet
+	g         *Table
 }
 
-// NewBinaryBody lays t out in the binary format.
-func NewBinaryBody(t *Table) (*BinaryBody, error) {
-	h := binHeader{Rows: t.Len(), Columns: make([]binColumn, len(t.cols))}
-	for j, c := range t.cols {
+// segment is one run of the body: static bytes, or column col of group
+// group (made by fill).
+type segment struct {
+	off    int64
+	n      int64
+	data   []byte
+	group  int
+	col    int
+	static bool
+}
+
+// header returns the magic, header length and JSON header of a table of
+// these columns and rows.
+func header(cols []*Column, rows, groupRows int) ([]byte, error) {
+	h := binHeader{Rows: rows, GroupRows: groupRows, Columns: make([]binColumn, len(cols))}
+	for j, c := range cols {
 		h.Columns[j] = binColumn{Name: c.Name, Kind: c.Kind.String()}
 		if c.Kind == Categorical {
 			h.Columns[j].Dict = c.Dict
@@ -92,18 +123,27 @@ func NewBinaryBody(t *Table) (*BinaryBody, error) {
 	head := make([]byte, 0, len(binaryMagic)+4+len(hb))
 	head = append(head, binaryMagic...)
 	head = binary.LittleEndian.AppendUint32(head, uint32(len(hb)))
-	head = append(head, hb...)
-	segs := [][]byte{head}
+	return append(head, hb...), nil
+}
+
+// NewBinaryBody lays t out in the binary format (one group).
+func NewBinaryBody(t *Table) (*BinaryBody, error) {
+	head, err := header(t.cols, t.Len(), 0)
+	if err != nil {
+		return nil, err
+	}
+	b := &BinaryBody{group: -1}
+	b.add(segment{data: head, static: true})
 	for _, c := range t.cols {
 		switch c.Kind {
 		case Numeric:
-			segs = append(segs, leBytes(c.Nums))
+			b.add(segment{data: leBytes(c.Nums), static: true})
 		case Categorical:
-			segs = append(segs, leBytes(c.Codes))
+			b.add(segment{data: leBytes(c.Codes), static: true})
 		case Bool:
-			segs = append(segs, leBytes(c.Bools))
+			b.add(segment{data: leBytes(c.Bools), static: true})
 		case Time:
-			segs = append(segs, leBytes(c.Times))
+			b.add(segment{data: leBytes(c.Times), static: true})
 		case Text:
 			lens := make([]uint32, len(c.Strs))
 			total := 0
@@ -118,21 +158,125 @@ func NewBinaryBody(t *Table) (*BinaryBody, error) {
 			for _, s := range c.Strs {
 				data = append(data, s...)
 			}
-			segs = append(segs, leBytes(lens), data)
+			b.add(segment{data: leBytes(lens), static: true})
+			b.add(segment{data: data, static: true})
 		}
 	}
-	crc := uint32(0)
-	var size int64
-	for _, s := range segs {
-		crc = crc32.Update(crc, castagnoli, s)
-		size += int64(len(s))
+	b.size += 4
+	return b, nil
+}
+
+// NewBinaryGroups lays out a table of rows rows that is made while the body
+// is read, groupRows rows at a time, so it is never held whole: fill writes
+// rows [lo, lo+g.Len()) into g, a table with schema's columns (names, kinds
+// and dictionaries; schema's data is not used) sized to the group. fill must
+// give the same values when called again (a retried upload reads the body
+// twice). Only fixed-width kinds: every column but text.
+func NewBinaryGroups(schema []*Column, rows, groupRows int, fill func(lo int, g *Table) error) (*BinaryBody, error) {
+	if rows < 0 || groupRows < 1 {
+		return nil, fmt.Errorf("binary table: %d rows in groups of %d", rows, groupRows)
 	}
-	segs = append(segs, binary.LittleEndian.AppendUint32(nil, crc))
-	return &BinaryBody{segs: segs, size: size + 4}, nil
+	groupRows = min(groupRows, max(rows, 1))
+	announced := groupRows // one group is the plain layout
+	if groupRows >= rows {
+		announced = 0
+	}
+	head, err := header(schema, rows, announced)
+	if err != nil {
+		return nil, err
+	}
+	b := &BinaryBody{fill: fill, rows: rows, groupRows: groupRows, group: -1}
+	b.add(segment{data: head, static: true})
+	for _, c := range schema {
+		if c.Kind < Numeric || c.Kind >= Text {
+			return nil, fmt.Errorf("binary table: column %q: %s columns cannot be made in groups", c.Name, c.Kind)
+		}
+	}
+	if b.g, err = Alloc(schema, groupRows); err != nil {
+		return nil, fmt.Errorf("binary table: %w", err)
+	}
+	for g, lo := 0, 0; lo < rows; g, lo = g+1, lo+groupRows {
+		m := min(groupRows, rows-lo)
+		for j, c := range schema {
+			b.add(segment{n: int64(m * width(c.Kind)), group: g, col: j})
+		}
+	}
+	b.size += 4
+	return b, nil
+}
+
+func (b *BinaryBody) add(s segment) {
+	if s.static {
+		s.n = int64(len(s.data))
+	}
+	s.off = b.size
+	b.size += s.n
+	b.segs = append(b.segs, s)
+}
+
+// bytes returns segment i's bytes, making its group when needed.
+func (b *BinaryBody) bytes(i int) ([]byte, error) {
+	s := &b.segs[i]
+	if s.static {
+		return s.data, nil
+	}
+	if b.group != s.group {
+		lo := s.group * b.groupRows
+		g := b.g.Slice(0, min(b.groupRows, b.rows-lo))
+		if err := b.fill(lo, g); err != nil {
+			return nil, fmt.Errorf("binary table: make rows from %d: %w", lo, err)
+		}
+		b.group = s.group
+	}
+	c := b.g.cols[s.col]
+	m := int(s.n) / width(c.Kind)
+	switch c.Kind {
+	case Numeric:
+		return leBytes(c.Nums[:m]), nil
+	case Categorical:
+		return leBytes(c.Codes[:m]), nil
+	case Bool:
+		return leBytes(c.Bools[:m]), nil
+	default:
+		return leBytes(c.Times[:m]), nil
+	}
 }
 
 // Size is the body's length in bytes.
 func (b *BinaryBody) Size() int64 { return b.size }
+
+// content is where the checksum starts.
+func (b *BinaryBody) content() int64 { return b.size - 4 }
+
+// copyAt copies the content at off into p, up to a segment's end, and
+// hashes it when it continues the checksummed prefix.
+func (b *BinaryBody) copyAt(p []byte, off int64) (int, error) {
+	i := sort.Search(len(b.segs), func(i int) bool { return b.segs[i].off+b.segs[i].n > off }) // segs are never empty here
+	data, err := b.bytes(i)
+	if err != nil {
+		return 0, err
+	}
+	k := copy(p, data[off-b.segs[i].off:])
+	if off == b.crcPos {
+		b.crc = crc32.Update(b.crc, castagnoli, p[:k])
+		b.crcPos += int64(k)
+	}
+	return k, nil
+}
+
+// hashTo extends the checksum to the content before end (after a seek).
+func (b *BinaryBody) hashTo(end int64) error {
+	if b.crcPos > end {
+		b.crc, b.crcPos = 0, 0
+	}
+	var buf [32 << 10]byte
+	for b.crcPos < end {
+		if _, err := b.copyAt(buf[:min(int64(len(buf)), end-b.crcPos)], b.crcPos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Read implements io.Reader.
 func (b *BinaryBody) Read(p []byte) (int, error) {
@@ -140,19 +284,26 @@ func (b *BinaryBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n := 0
-	off := b.pos
-	for _, s := range b.segs {
-		if len(p) == 0 {
-			break
+	if b.pos != b.crcPos && b.pos < b.content() {
+		if err := b.hashTo(b.pos); err != nil {
+			return 0, err
 		}
-		if off >= int64(len(s)) {
-			off -= int64(len(s))
-			continue
-		}
-		k := copy(p, s[off:])
-		p, n, off = p[k:], n+k, 0
 	}
-	b.pos += int64(n)
+	for len(p) > 0 && b.pos < b.content() {
+		k, err := b.copyAt(p[:min(int64(len(p)), b.content()-b.pos)], b.pos)
+		if err != nil {
+			return n, err
+		}
+		p, n, b.pos = p[k:], n+k, b.pos+int64(k)
+	}
+	if len(p) > 0 && b.pos >= b.content() {
+		if err := b.hashTo(b.content()); err != nil {
+			return n, err
+		}
+		tail := binary.LittleEndian.AppendUint32(nil, b.crc)
+		k := copy(p, tail[b.pos-b.content():])
+		n, b.pos = n+k, b.pos+int64(k)
+	}
 	return n, nil
 }
 
@@ -178,7 +329,11 @@ func (b *BinaryBody) Seek(offset int64, whence int) (int64, error) {
 // r holds, or -1 when unknown; when known, a header announcing another size
 // is refused before anything is allocated. Every byte is checked against the
 // CRC and every column against its kind's rules.
-func ReadBinary(r io.Reader, size int64) (*Table, error) {
+func ReadBinary(r io.Reader, size int64) (*Table, error) { return ReadBinaryWithout(r, size) }
+
+// ReadBinaryWithout is ReadBinary leaving out the named columns: their bytes
+// are checked but never held.
+func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, error) {
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
 	var pre [len(binaryMagic) + 4]byte
@@ -216,62 +371,99 @@ func ReadBinary(r io.Reader, size int64) (*Table, error) {
 	if size >= 0 && fixed > size {
 		return nil, fmt.Errorf("binary table: header announces at least %d bytes, object has %d", fixed, size)
 	}
-	cols := make([]*Column, len(h.Columns))
 	n := h.Rows
+	group := n
+	if h.GroupRows > 0 && h.GroupRows < n {
+		group = h.GroupRows
+	} else if h.GroupRows < 0 {
+		return nil, fmt.Errorf("binary table: groups of %d rows", h.GroupRows)
+	}
+	cols := make([]*Column, len(h.Columns))
+	skip := make([]bool, len(h.Columns))
 	for j, hc := range h.Columns {
-		var err error
 		c := &Column{Name: hc.Name, Kind: kinds[j]}
+		cols[j] = c
+		if skip[j] = slices.Contains(without, hc.Name); skip[j] {
+			continue
+		}
 		switch c.Kind {
 		case Numeric:
 			c.Nums = make([]float64, n)
-			err = readLE(tr, c.Nums)
 		case Categorical:
 			c.Codes, c.Dict = make([]int32, n), hc.Dict
 			if c.Dict == nil {
 				c.Dict = []string{}
 			}
-			err = readLE(tr, c.Codes)
 		case Bool:
 			c.Bools = make([]int8, n)
-			if err = readLE(tr, c.Bools); err == nil {
-				for i, v := range c.Bools {
-					if v < Missing || v > 1 {
-						return nil, fmt.Errorf("binary table: column %q row %d: bool %d", c.Name, i, v)
-					}
-				}
-			}
 		case Time:
 			c.Times = make([]int64, n)
-			err = readLE(tr, c.Times)
 		case Text:
-			lens := make([]uint32, n)
-			if err = readLE(tr, lens); err != nil {
-				break
-			}
-			total := int64(0)
-			for _, l := range lens {
-				total += int64(l)
-			}
-			if size >= 0 && fixed+total > size {
-				return nil, fmt.Errorf("binary table: column %q: %d bytes of text past the object's end", c.Name, total)
-			}
-			fixed += total
-			data := make([]byte, total)
-			if _, err = io.ReadFull(tr, data); err != nil {
-				break
-			}
-			all := unsafe.String(unsafe.SliceData(data), len(data)) // data is never written again
 			c.Strs = make([]string, n)
-			off := 0
-			for i, l := range lens {
-				c.Strs[i] = all[off : off+int(l)]
-				off += int(l)
+		}
+	}
+	// The rows of each group, column by column (one group: the whole table).
+	for lo := 0; lo == 0 || lo < n; lo += group {
+		hi := min(lo+group, n)
+		for j, c := range cols {
+			var err error
+			if skip[j] && c.Kind != Text {
+				_, err = io.CopyN(io.Discard, tr, int64((hi-lo)*width(c.Kind)))
+				if err != nil {
+					return nil, fmt.Errorf("binary table: column %q: %w", c.Name, noEOF(err))
+				}
+				continue
+			}
+			switch c.Kind {
+			case Numeric:
+				err = readLE(tr, c.Nums[lo:hi])
+			case Categorical:
+				err = readLE(tr, c.Codes[lo:hi])
+			case Bool:
+				if err = readLE(tr, c.Bools[lo:hi]); err == nil {
+					for i, v := range c.Bools[lo:hi] {
+						if v < Missing || v > 1 {
+							return nil, fmt.Errorf("binary table: column %q row %d: bool %d", c.Name, lo+i, v)
+						}
+					}
+				}
+			case Time:
+				err = readLE(tr, c.Times[lo:hi])
+			case Text:
+				lens := make([]uint32, hi-lo)
+				if err = readLE(tr, lens); err != nil {
+					break
+				}
+				total := int64(0)
+				for _, l := range lens {
+					total += int64(l)
+				}
+				if size >= 0 && fixed+total > size {
+					return nil, fmt.Errorf("binary table: column %q: %d bytes of text past the object's end", c.Name, total)
+				}
+				fixed += total
+				if skip[j] {
+					_, err = io.CopyN(io.Discard, tr, total)
+					break
+				}
+				data := make([]byte, total)
+				if _, err = io.ReadFull(tr, data); err != nil {
+					break
+				}
+				all := unsafe.String(unsafe.SliceData(data), len(data)) // data is never written again
+				off := 0
+				for i, l := range lens {
+					c.Strs[lo+i] = all[off : off+int(l)]
+					off += int(l)
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("binary table: column %q: %w", c.Name, noEOF(err))
 			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("binary table: column %q: %w", c.Name, noEOF(err))
+		if group == 0 {
+			break
 		}
-		cols[j] = c
 	}
 	want := crc.Sum32()
 	var tail [4]byte
@@ -284,11 +476,17 @@ func ReadBinary(r io.Reader, size int64) (*Table, error) {
 	if k, err := r.Read(tail[:1]); k > 0 || (err != nil && err != io.EOF) {
 		return nil, errors.New("binary table: bytes after the checksum")
 	}
-	t, err := New(cols...)
+	kept := cols[:0:0]
+	for j, c := range cols {
+		if !skip[j] {
+			kept = append(kept, c)
+		}
+	}
+	t, err := New(kept...)
 	if err != nil {
 		return nil, fmt.Errorf("binary table: %w", err)
 	}
-	if len(cols) > 0 && t.Len() != n {
+	if len(kept) > 0 && t.Len() != n {
 		return nil, fmt.Errorf("binary table: %d rows read, header says %d", t.Len(), n)
 	}
 	return t, nil

@@ -3,6 +3,7 @@ package table
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"math"
@@ -185,3 +186,130 @@ func withHeader(t *testing.T, data []byte, h string) []byte {
 }
 
 func crc32Sum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// fixedOnly is binSample without its text column: what groups can make.
+func fixedOnly(n int) *Table {
+	t := binSample(n)
+	t.Drop("s")
+	return t
+}
+
+// groupsOf makes in's rows through NewBinaryGroups, counting fill's calls.
+func groupsOf(t *testing.T, in *Table, groupRows int, calls *int) *BinaryBody {
+	t.Helper()
+	b, err := NewBinaryGroups(in.Columns(), in.Len(), groupRows, func(lo int, g *Table) error {
+		*calls++
+		src := in.Slice(lo, lo+g.Len())
+		for j, c := range g.Columns() {
+			s := src.Columns()[j]
+			copy(c.Nums, s.Nums)
+			copy(c.Codes, s.Codes)
+			copy(c.Bools, s.Bools)
+			copy(c.Times, s.Times)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBinaryGroupsRoundTrip(t *testing.T) {
+	for _, c := range []struct{ n, group, calls int }{{0, 5, 0}, {1, 5, 1}, {10, 3, 4}, {10, 10, 1}, {10, 100, 1}, {5000, 777, 7}} {
+		in := fixedOnly(c.n)
+		calls := 0
+		b := groupsOf(t, in, c.group, &calls)
+		data, err := io.ReadAll(b)
+		if err != nil || int64(len(data)) != b.Size() {
+			t.Fatalf("%+v: %d bytes of %d: %v", c, len(data), b.Size(), err)
+		}
+		if calls != c.calls {
+			t.Errorf("%+v: fill called %d times", c, calls)
+		}
+		out, err := ReadBinary(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if err := Equal(in, out); err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if c.group >= c.n && !bytes.Equal(data, encodeBinary(t, in)) {
+			t.Errorf("%+v: one group is not NewBinaryBody's layout", c)
+		}
+	}
+}
+
+// Seeks anywhere, as a retried upload does, give the same bytes and checksum.
+func TestBinaryGroupsReadsAndSeeks(t *testing.T) {
+	in := fixedOnly(5000)
+	calls := 0
+	want, _ := io.ReadAll(groupsOf(t, in, 613, &calls))
+	if err := iotest.TestReader(groupsOf(t, in, 613, &calls), want); err != nil {
+		t.Fatal(err)
+	}
+	b := groupsOf(t, in, 613, &calls)
+	// Start past the middle, then go back: the checksum catches up.
+	if _, err := b.Seek(int64(len(want))/2+3, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	tail, _ := io.ReadAll(b)
+	if !bytes.Equal(tail, want[len(want)/2+3:]) {
+		t.Fatal("read from the middle differs")
+	}
+	b.Seek(0, io.SeekStart)
+	got, _ := io.ReadAll(iotest.OneByteReader(b))
+	if !bytes.Equal(got, want) {
+		t.Fatal("byte-by-byte read after a rewind differs")
+	}
+}
+
+func TestBinaryGroupsRefuses(t *testing.T) {
+	noop := func(int, *Table) error { return nil }
+	if _, err := NewBinaryGroups(binSample(3).Columns(), 3, 2, noop); err == nil || !strings.Contains(err.Error(), `"s"`) {
+		t.Errorf("text column: %v", err)
+	}
+	if _, err := NewBinaryGroups(fixedOnly(3).Columns(), 3, 0, noop); err == nil {
+		t.Error("groups of 0 rows accepted")
+	}
+	b, err := NewBinaryGroups(fixedOnly(3).Columns(), 3, 2, func(lo int, _ *Table) error {
+		if lo > 0 {
+			return io.ErrClosedPipe
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(b); !errors.Is(err, io.ErrClosedPipe) || !strings.Contains(err.Error(), "rows from 2") {
+		t.Errorf("fill's error: %v", err)
+	}
+}
+
+func TestReadBinaryWithout(t *testing.T) {
+	for _, group := range []int{0, 97} {
+		in := binSample(1000)
+		var data []byte
+		if group == 0 {
+			data = encodeBinary(t, in)
+		} else {
+			in = fixedOnly(1000)
+			calls := 0
+			data, _ = io.ReadAll(groupsOf(t, in, group, &calls))
+		}
+		out, err := ReadBinaryWithout(bytes.NewReader(data), int64(len(data)), "x", "s", "absent")
+		if err != nil {
+			t.Fatal(group, err)
+		}
+		want, _ := in.Keep("c", "b", "t")
+		if err := Equal(want, out); err != nil {
+			t.Fatal(group, err)
+		}
+		// Left-out columns are still checksummed.
+		bad := slices.Clone(data)
+		bad[len(bad)-5] ^= 1 // in the last column group's bytes
+		if _, err := ReadBinaryWithout(bytes.NewReader(bad), int64(len(bad)), "t"); err == nil {
+			t.Error(group, "damage in a left-out column not seen")
+		}
+	}
+}

@@ -148,6 +148,30 @@ func (t *Table) Select(rows []int) *Table {
 	return out
 }
 
+// Alloc returns a table of n rows with schema's columns (names, kinds and
+// dictionaries; schema's data is not used), every value zero.
+func Alloc(schema []*Column, n int) (*Table, error) {
+	cols := make([]*Column, len(schema))
+	for j, c := range schema {
+		cols[j] = &Column{Name: c.Name, Kind: c.Kind, Dict: c.Dict}
+		switch c.Kind {
+		case Numeric:
+			cols[j].Nums = make([]float64, n)
+		case Categorical:
+			cols[j].Codes = make([]int32, n)
+		case Bool:
+			cols[j].Bools = make([]int8, n)
+		case Time:
+			cols[j].Times = make([]int64, n)
+		case Text:
+			cols[j].Strs = make([]string, n)
+		default:
+			return nil, fmt.Errorf("alloc: column %q: unknown kind %d", c.Name, c.Kind)
+		}
+	}
+	return New(cols...)
+}
+
 // Clone returns a copy of t that shares no column data with it
 // (dictionaries, append-only, are shared).
 func (t *Table) Clone() *Table {
