@@ -68,14 +68,20 @@ func (r *Run) writeSplit(ctx context.Context, train, test *table.Table, state an
 	if _, err := r.PutTable(ctx, TestKey(r.Step, r.Date), test); err != nil {
 		return err
 	}
+	return r.splitWritten(ctx, train.Len(), test.Len(), state)
+}
+
+// splitWritten writes the fitted state of a step whose train and test are
+// written, and counts rows out.
+func (r *Run) splitWritten(ctx context.Context, trainRows, testRows int, state any) error {
 	if state != nil {
 		if _, err := r.PutJSON(ctx, "", StateKey(r.Step, r.Date), state); err != nil {
 			return err
 		}
 	}
-	r.Count(0, int64(train.Len()+test.Len()), 0)
-	r.Note("train_rows", train.Len())
-	r.Note("test_rows", test.Len())
+	r.Count(0, int64(trainRows+testRows), 0)
+	r.Note("train_rows", trainRows)
+	r.Note("test_rows", testRows)
 	return nil
 }
 
@@ -159,7 +165,9 @@ func Outliers(ctx context.Context, r *Run) error {
 	return r.writeSplit(ctx, train, test, b)
 }
 
-// Encode fits the encoders on train and encodes train and test.
+// Encode fits the encoders on train and encodes train and test. The encoded
+// tables (about twice the input: every value a float) are made a group of
+// rows at a time while they are uploaded, never held whole.
 func Encode(ctx context.Context, r *Run) error {
 	train, test, err := r.readSplit(ctx)
 	if err != nil {
@@ -169,13 +177,22 @@ func Encode(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{err}
 	}
-	if train, err = enc.Table(train); err != nil {
-		return &Permanent{fmt.Errorf("encode train: %w", err)}
+	put := func(key string, t *table.Table) error {
+		fill, err := enc.Filler(t)
+		if err != nil {
+			return &Permanent{fmt.Errorf("encode %s: %w", key, err)}
+		}
+		_, err = r.PutGroups(ctx, key, enc.Schema(), t.Len(), fill)
+		return err
 	}
-	if test, err = enc.Table(test); err != nil {
-		return &Permanent{fmt.Errorf("encode test: %w", err)}
+	trainRows, testRows := train.Len(), test.Len()
+	if err := put(TrainKey(r.Step, r.Date), train); err != nil {
+		return err
 	}
-	return r.writeSplit(ctx, train, test, enc)
+	if err := put(TestKey(r.Step, r.Date), test); err != nil {
+		return err
+	}
+	return r.splitWritten(ctx, trainRows, testRows, enc)
 }
 
 // Scale fits a StandardScaler on train's x, y and distance and applies it.

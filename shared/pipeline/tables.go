@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/arrestcast/arrestcast/shared/crime"
@@ -22,7 +23,8 @@ const BinaryExt = ".tbl"
 // GetTable reads one of the project's tables: the binary format when key
 // ends in BinaryExt, else the project's CSV. Rows the CSV reader refuses are
 // counted as the run's rejects (the writer was ours, so there should be none).
-func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
+// Columns named in without are left out (never held, from a binary table).
+func (r *Run) GetTable(ctx context.Context, key string, without ...string) (*table.Table, error) {
 	rc, obj, err := r.Env.Store.Get(ctx, r.Env.Data, key)
 	if err != nil {
 		return nil, err
@@ -31,7 +33,7 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 	var res *crime.ReadResult
 	if strings.HasSuffix(key, BinaryExt) {
 		var t *table.Table
-		if t, err = table.ReadBinary(rc, obj.Size); err == nil {
+		if t, err = table.ReadBinaryWithout(rc, obj.Size, without...); err == nil {
 			res = &crime.ReadResult{Table: t}
 		}
 	} else {
@@ -39,7 +41,9 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 		// Every column the crime schema does not name is one the pipeline
 		// made numeric (encodings, frequencies, scaled values).
 		numeric := func(string) table.Kind { return table.Numeric }
-		res, err = crime.ReadCSVAs(ctx, &sizedReader{r: rc, n: int(obj.Size)}, numeric)
+		if res, err = crime.ReadCSVAs(ctx, &sizedReader{r: rc, n: int(obj.Size)}, numeric); err == nil {
+			res.Table.Drop(without...)
+		}
 	}
 	if err != nil {
 		if store.IsTransient(err) || ctx.Err() != nil {
@@ -47,7 +51,10 @@ func (r *Run) GetTable(ctx context.Context, key string) (*table.Table, error) {
 		}
 		return nil, &Permanent{fmt.Errorf("read %s: %w", key, err)}
 	}
-	r.m.Inputs = append(r.m.Inputs, Ref{Bucket: r.Env.Data, Key: key, ETag: obj.ETag, Size: obj.Size})
+	in := Ref{Bucket: r.Env.Data, Key: key, ETag: obj.ETag, Size: obj.Size}
+	if !slices.Contains(r.m.Inputs, in) { // a table read twice is one input
+		r.m.Inputs = append(r.m.Inputs, in)
+	}
 	if n := len(res.Rejects); n > 0 {
 		r.Count(0, 0, int64(n))
 		r.Note("rejects_"+key, n)
@@ -112,6 +119,24 @@ func (r *Run) PutTable(ctx context.Context, key string, t *table.Table) (Ref, er
 		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
 	}
 	return r.PutReader(ctx, "", key, body, body.Size(), "text/csv", int64(t.Len()))
+}
+
+// GroupRows is how many rows a table made while it is uploaded holds at
+// once (PutGroups): 32k rows of 20 floats is 5 MB.
+const GroupRows = 32 << 10
+
+// PutGroups writes, in the binary format, a table of rows rows with schema's
+// columns that fill makes GroupRows rows at a time as the upload reads it
+// (see table.NewBinaryGroups): a step's large output is never held whole.
+func (r *Run) PutGroups(ctx context.Context, key string, schema []*table.Column, rows int, fill func(lo int, g *table.Table) error) (Ref, error) {
+	if !strings.HasSuffix(key, BinaryExt) {
+		return Ref{}, fmt.Errorf("put %s: tables made in groups are binary (%s)", key, BinaryExt)
+	}
+	body, err := table.NewBinaryGroups(schema, rows, GroupRows, fill)
+	if err != nil {
+		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
+	}
+	return r.PutReader(ctx, "", key, body, body.Size(), "application/octet-stream", int64(rows))
 }
 
 // sizedReader tells the CSV reader how many bytes are left, so it sizes its

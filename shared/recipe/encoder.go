@@ -109,38 +109,65 @@ func (e *Encoder) Row(r *Record, out []float64) {
 	}
 }
 
-// Table encodes every row of an enriched (and filled) table through Row,
-// and appends the label column arrest as 0/1.
-func (e *Encoder) Table(t *table.Table) (*table.Table, error) {
+// Schema is the encoded table's columns, without data: Names() (numeric),
+// then the label arrest (bool, 0/1).
+func (e *Encoder) Schema() []*table.Column {
+	var cols []*table.Column
+	for _, name := range e.Names() {
+		cols = append(cols, table.NewNumeric(name, nil))
+	}
+	return append(cols, table.NewBool(ColArrest, nil))
+}
+
+// Filler returns what encodes rows [lo, lo+g.Len()) of an enriched (and
+// filled) table t into g, a table of Schema's columns: every row goes
+// through Row, as predict's do. The encode step hands it to
+// table.NewBinaryGroups, so the encoded table is made while it is uploaded
+// and never held whole.
+func (e *Encoder) Filler(t *table.Table) (func(lo int, g *table.Table) error, error) {
 	rd, err := NewReader(t)
 	if err != nil {
 		return nil, err
-	}
-	names := e.Names()
-	n := t.Len()
-	cols := make([][]float64, len(names))
-	for j := range cols {
-		cols[j] = make([]float64, n)
-	}
-	buf := make([]float64, len(names))
-	var r Record
-	for i := 0; i < n; i++ {
-		rd.Read(i, &r)
-		e.Row(&r, buf)
-		for j, v := range buf {
-			cols[j][i] = v
-		}
-	}
-	out := make([]*table.Column, 0, len(names)+1)
-	for j, name := range names {
-		out = append(out, table.NewNumeric(name, cols[j]))
 	}
 	label, err := Labels(t)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, LabelColumn(label))
-	return table.New(out...)
+	width := len(e.Names())
+	return func(lo int, g *table.Table) error {
+		cols := g.Columns()
+		if len(cols) != width+1 || lo < 0 || lo+g.Len() > len(label) {
+			return fmt.Errorf("encode: rows [%d, %d) into %d columns: want %d columns within %d rows", lo, lo+g.Len(), len(cols), width+1, len(label))
+		}
+		buf := make([]float64, width)
+		var r Record
+		for i := range g.Len() {
+			rd.Read(lo+i, &r)
+			e.Row(&r, buf)
+			for j, v := range buf {
+				cols[j].Nums[i] = v
+			}
+			cols[width].Bools[i] = int8(label[lo+i])
+		}
+		return nil
+	}, nil
+}
+
+// Table encodes every row of an enriched (and filled) table (Filler over
+// one group of all rows).
+func (e *Encoder) Table(t *table.Table) (*table.Table, error) {
+	fill, err := e.Filler(t)
+	if err != nil {
+		return nil, err
+	}
+	out, err := table.Alloc(e.Schema(), t.Len())
+	if err != nil {
+		return nil, err
+	}
+	if err := fill(0, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // LabelColumn is the arrest column of labels (bool, as in the enriched table).
