@@ -101,11 +101,34 @@ func Build(X [][]float64) (*Tree, error) {
 	if n > 0 {
 		t.nodes = buildParallel(t, X, rows, runtime.GOMAXPROCS(0))
 	}
-	t.pts = make([]float64, n*d)
-	for p, i := range t.idx {
-		copy(t.pts[p*d:p*d+d], rows[int(i)*d:int(i)*d+d])
-	}
+	permuteRows(rows, t.idx, d)
+	t.pts = rows
 	return t, nil
+}
+
+// permuteRows puts row idx[p] of the row-major rows (d values each) at p, in
+// place: each cycle of the permutation is followed with one row set aside,
+// so the points are not held twice. idx is left as it was.
+func permuteRows(rows []float64, idx []int32, d int) {
+	done := make([]bool, len(idx))
+	tmp := make([]float64, d)
+	for start := range idx {
+		if done[start] || int(idx[start]) == start {
+			continue
+		}
+		copy(tmp, rows[start*d:start*d+d])
+		p := start
+		for {
+			done[p] = true
+			src := int(idx[p])
+			if src == start {
+				copy(rows[p*d:p*d+d], tmp)
+				break
+			}
+			copy(rows[p*d:p*d+d], rows[src*d:src*d+d])
+			p = src
+		}
+	}
 }
 
 // buildParallel builds the top levels of the tree on one goroutine, leaving

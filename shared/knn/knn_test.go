@@ -271,3 +271,28 @@ func BenchmarkAllNeighbors(b *testing.B) {
 		})
 	}
 }
+
+func TestPermuteRowsInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 2, 5, 100} {
+		const d = 3
+		rows := make([]float64, n*d)
+		for i := range rows {
+			rows[i] = float64(i)
+		}
+		idx := make([]int32, n)
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		rng.Shuffle(n, func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		want := make([]float64, n*d)
+		for p, i := range idx {
+			copy(want[p*d:p*d+d], rows[int(i)*d:int(i)*d+d])
+		}
+		before := slices.Clone(idx)
+		permuteRows(rows, idx, d)
+		if !slices.Equal(rows, want) || !slices.Equal(idx, before) {
+			t.Fatalf("n=%d: rows %v, want %v", n, rows, want)
+		}
+	}
+}

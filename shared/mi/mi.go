@@ -55,6 +55,10 @@ type Options struct {
 	NoNoise bool
 	// Workers bounds the goroutines; 0 means GOMAXPROCS.
 	Workers int
+	// InPlace lets Classif overwrite X's continuous columns with their
+	// scaled, noisy values instead of copying them (a copy of every column
+	// is the estimator's largest allocation); the scores are the same.
+	InPlace bool
 }
 
 // Classif returns the estimated mutual information between each column of X
@@ -101,7 +105,13 @@ func Classif(X [][]float64, y []uint8, opt Options) ([]float64, error) {
 	// Scaled (and noisy) copies of the continuous columns, by feature index.
 	scaled := make([][]float64, len(X))
 	parallel(len(cont), workers, func(c int) {
-		scaled[cont[c]] = scaleByStd(X[cont[c]])
+		x := X[cont[c]]
+		out := x
+		if !opt.InPlace {
+			out = make([]float64, len(x))
+		}
+		scaleByStd(x, out)
+		scaled[cont[c]] = out
 	})
 	if len(cont) > 0 && !opt.NoNoise {
 		addNoise(scaled, cont, n, opt.Seed, workers)
@@ -123,10 +133,11 @@ func Classif(X [][]float64, y []uint8, opt Options) ([]float64, error) {
 	return out, nil
 }
 
-// scaleByStd is sklearn's scale(with_mean=False) on one column: x / std with
-// the population deviation computed as numpy does along axis 0 (running sums
-// in row order), and deviations below 10·eps replaced by 1.
-func scaleByStd(x []float64) []float64 {
+// scaleByStd is sklearn's scale(with_mean=False) on one column, into out
+// (which may be x): x / std with the population deviation computed as numpy
+// does along axis 0 (running sums in row order), and deviations below 10·eps
+// replaced by 1.
+func scaleByStd(x, out []float64) {
 	var sum float64
 	for _, v := range x {
 		sum += v
@@ -141,11 +152,9 @@ func scaleByStd(x []float64) []float64 {
 	if sd < 10*0x1p-52 {
 		sd = 1
 	}
-	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = v / sd
 	}
-	return out
 }
 
 // addNoise adds sklearn's 1e-10·max(1, mean|x|)·N(0,1) to the scaled

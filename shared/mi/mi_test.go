@@ -449,3 +449,42 @@ func reportCPU(b *testing.B) func() {
 		}
 	}
 }
+
+// InPlace gives the very same scores, scaling X's continuous columns where
+// they are; without it X is left alone.
+func TestInPlace(t *testing.T) {
+	g, s := loadGolden(t)
+	res := g.Results[0]
+	X, y := s.subset(res.Rows)
+	opt := Options{Discrete: g.mask(res.Mask), Seed: res.RandomState}
+	orig := make([][]float64, len(X))
+	for j := range X {
+		orig[j] = slices.Clone(X[j])
+	}
+	want, err := Classif(X, y, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range X {
+		if !slices.Equal(X[j], orig[j]) {
+			t.Fatalf("column %d changed without InPlace", j)
+		}
+	}
+	opt.InPlace = true
+	got, err := Classif(X, y, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("in place %v, copied %v", got, want)
+	}
+	changed := 0
+	for j := range X {
+		if !slices.Equal(X[j], orig[j]) {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Error("InPlace copied every column")
+	}
+}

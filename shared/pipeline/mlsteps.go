@@ -56,15 +56,6 @@ func matrix(t *table.Table) (names []string, X [][]float64, y []uint8, err error
 	return names, X, y, nil
 }
 
-func fromMatrix(names []string, X [][]float64, y []uint8) (*table.Table, error) {
-	cols := make([]*table.Column, 0, len(names)+1)
-	for j, n := range names {
-		cols = append(cols, table.NewNumeric(n, X[j]))
-	}
-	cols = append(cols, recipe.LabelColumn(y))
-	return table.New(cols...)
-}
-
 // Balance oversamples arrests with SMOTE (ratio 0.5, k = 5) and then
 // undersamples non-arrests (ratio 0.8), on train only; test is passed on
 // untouched (its key goes into the manifest).
@@ -86,30 +77,51 @@ func Balance(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{err}
 	}
-	X, y, err = sample.SMOTE(X, y, SMOTERatio, SMOTENeighbours, BalanceSeed)
+	// The output is the input rows and SMOTE's new ones, undersampled; it is
+	// made from both while it is uploaded, so neither is copied.
+	S, minority, err := sample.Synthesize(X, y, SMOTERatio, SMOTENeighbours, BalanceSeed)
 	if err != nil {
 		return &Permanent{fmt.Errorf("smote: %w", err)}
 	}
+	n := len(y)
+	y = sample.Labels(y, minority, len(S[0]))
 	r.Note("after_smote", len(y))
 	keep, err := sample.UnderSample(y, UnderRatio, BalanceSeed)
 	if err != nil {
 		return &Permanent{fmt.Errorf("undersample: %w", err)}
 	}
-	X, y = sample.Gather(X, y, keep)
-	out, err := fromMatrix(names, X, y)
-	if err != nil {
-		return err
+	schema := make([]*table.Column, 0, len(names)+1)
+	for _, name := range names {
+		schema = append(schema, table.NewNumeric(name, nil))
 	}
-	if _, err := r.PutTable(ctx, TrainKey("balance", r.Date), out); err != nil {
+	schema = append(schema, table.NewBool(recipe.ColArrest, nil))
+	fill := func(lo int, g *table.Table) error {
+		cols, rows := g.Columns(), keep[lo:lo+g.Len()]
+		for j := range names {
+			x, s, out := X[j], S[j], cols[j].Nums
+			for i, k := range rows {
+				if k < n {
+					out[i] = x[k]
+				} else {
+					out[i] = s[k-n]
+				}
+			}
+		}
+		for i, k := range rows {
+			cols[len(names)].Bools[i] = int8(y[k])
+		}
+		return nil
+	}
+	if _, err := r.PutGroups(ctx, TrainKey("balance", r.Date), schema, len(keep), fill); err != nil {
 		return err
 	}
 	pos := 0
-	for _, v := range y {
-		pos += int(v)
+	for _, k := range keep {
+		pos += int(y[k])
 	}
-	r.Count(0, int64(len(y)), 0)
+	r.Count(0, int64(len(keep)), 0)
 	r.Note("test", testKey)
-	r.Note("arrest_share", float64(pos)/float64(len(y)))
+	r.Note("arrest_share", float64(pos)/float64(len(keep)))
 	return nil
 }
 
@@ -133,21 +145,19 @@ func Features(ctx context.Context, r *Run) error {
 	if testKey == "" {
 		return Permanentf("balance's manifest does not name the test set")
 	}
-	train, err := r.GetTable(ctx, trainKey)
+	// The correlated columns are never read. The estimator scales train's
+	// columns where they are (a scaled copy of every column was the step's
+	// largest allocation), so the kept columns are read again afterwards,
+	// with test: the scores' memory is gone by then.
+	train, err := r.GetTable(ctx, trainKey, Correlated...)
 	if err != nil {
 		return err
 	}
-	test, err := r.GetTable(ctx, testKey)
-	if err != nil {
-		return err
-	}
-	r.Count(int64(train.Len()+test.Len()), 0, 0)
-	train.Drop(Correlated...)
 	names, X, y, err := matrix(train)
 	if err != nil {
 		return &Permanent{err}
 	}
-	scores, err := mi.Classif(X, y, mi.Options{K: MINeighbours, Seed: MISeed})
+	scores, err := mi.Classif(X, y, mi.Options{K: MINeighbours, Seed: MISeed, InPlace: true})
 	if err != nil {
 		return &Permanent{fmt.Errorf("mutual information: %w", err)}
 	}
@@ -161,6 +171,21 @@ func Features(ctx context.Context, r *Run) error {
 	if len(st.Features) == 0 {
 		return Permanentf("no feature has mutual information above %v", MIThreshold)
 	}
+	var unused []string
+	for _, n := range names {
+		if !slices.Contains(st.Features, n) {
+			unused = append(unused, n)
+		}
+	}
+	unused = append(unused, Correlated...)
+	if train, err = r.GetTable(ctx, trainKey, unused...); err != nil {
+		return err
+	}
+	test, err := r.GetTable(ctx, testKey, unused...)
+	if err != nil {
+		return err
+	}
+	r.Count(int64(train.Len()+test.Len()), 0, 0)
 	keep := append(slices.Clone(st.Features), recipe.ColArrest)
 	if train, err = train.Keep(keep...); err != nil {
 		return &Permanent{err}

@@ -111,21 +111,47 @@ func checkShape(X [][]float64, y []uint8) error {
 // It returns new columns holding the input rows followed by the synthetic ones,
 // and the labels likewise. The input is not modified. Same seed, same output.
 func SMOTE(X [][]float64, y []uint8, ratio float64, k int, seed uint64) ([][]float64, []uint8, error) {
+	S, minority, err := Synthesize(X, y, ratio, k, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([][]float64, len(X))
+	for j := range X {
+		out[j] = append(slices.Clip(X[j]), S[j]...)
+	}
+	return out, Labels(y, minority, len(S[0])), nil
+}
+
+// Labels returns y followed by n labels of class c (SMOTE's labels for the
+// rows Synthesize made).
+func Labels(y []uint8, c uint8, n int) []uint8 {
+	out := make([]uint8, len(y)+n)
+	copy(out, y)
+	for i := len(y); i < len(out); i++ {
+		out[i] = c
+	}
+	return out
+}
+
+// Synthesize makes SMOTE's synthetic rows only (columns of SMOTECount values)
+// and says which class they belong to: a caller that writes the input rows
+// and the new ones out without joining them saves a copy of the input.
+func Synthesize(X [][]float64, y []uint8, ratio float64, k int, seed uint64) ([][]float64, uint8, error) {
 	if err := checkShape(X, y); err != nil {
-		return nil, nil, fmt.Errorf("smote: %w", err)
+		return nil, 0, fmt.Errorf("smote: %w", err)
 	}
 	counts, err := countClasses(y)
 	if err != nil {
-		return nil, nil, fmt.Errorf("smote: %w", err)
+		return nil, 0, fmt.Errorf("smote: %w", err)
 	}
 	minority, majority := overRoles(counts)
 	nNew, err := SMOTECount(counts[majority], counts[minority], ratio)
 	if err != nil {
-		return nil, nil, fmt.Errorf("smote: %w", err)
+		return nil, 0, fmt.Errorf("smote: %w", err)
 	}
 	nMin := counts[minority]
 	if k < 1 || k >= nMin {
-		return nil, nil, fmt.Errorf("smote: k = %d neighbours need more than k minority rows, have %d", k, nMin)
+		return nil, 0, fmt.Errorf("smote: k = %d neighbours need more than k minority rows, have %d", k, nMin)
 	}
 
 	rows := make([]int, 0, nMin)
@@ -137,11 +163,11 @@ func SMOTE(X [][]float64, y []uint8, ratio float64, k int, seed uint64) ([][]flo
 	Xmin, _ := Gather(X, nil, rows)
 	tree, err := knn.Build(Xmin)
 	if err != nil {
-		return nil, nil, fmt.Errorf("smote: minority neighbours: %w", err)
+		return nil, 0, fmt.Errorf("smote: minority neighbours: %w", err)
 	}
 	nb, err := tree.AllNeighbors(k, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("smote: minority neighbours: %w", err)
+		return nil, 0, fmt.Errorf("smote: minority neighbours: %w", err)
 	}
 
 	// Draw like imblearn's _make_samples: one index into the nMin×k neighbour
@@ -156,24 +182,17 @@ func SMOTE(X [][]float64, y []uint8, ratio float64, k int, seed uint64) ([][]flo
 		steps[s] = rng.Float64()
 	}
 
-	n := len(y)
 	out := make([][]float64, len(X))
 	perColumn(len(X), func(j int) {
-		c := make([]float64, n+nNew)
-		copy(c, X[j])
+		c := make([]float64, nNew)
 		mc := Xmin[j]
 		for s, p := range pick {
 			base := mc[p/k]
-			c[n+s] = base + steps[s]*(mc[nb[p]]-base)
+			c[s] = base + steps[s]*(mc[nb[p]]-base)
 		}
 		out[j] = c
 	})
-	yOut := make([]uint8, n+nNew)
-	copy(yOut, y)
-	for i := n; i < len(yOut); i++ {
-		yOut[i] = minority
-	}
-	return out, yOut, nil
+	return out, minority, nil
 }
 
 // UnderSample picks rows like imblearn's RandomUnderSampler(sampling_strategy=
