@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -89,19 +90,39 @@ func FitFill(train *table.Table) (*Fill, error) {
 			}
 			num[k] = v
 		}
-		var vals []float64
+		// The median of the rows' values, from a count per code: the rows'
+		// values are never gathered (at 16× the year that was 380 MB).
+		counts := make([]int, len(c.Dict))
+		total := 0
 		for _, code := range c.Codes {
 			if code >= 0 && !math.IsNaN(num[code]) {
-				vals = append(vals, num[code])
+				counts[code]++
+				total++
 			}
 		}
-		if len(vals) == 0 {
+		if total == 0 {
 			return nil, fmt.Errorf("fit fill: %s has no numeric codes", col)
 		}
-		slices.Sort(vals)
-		med := vals[len(vals)/2]
-		if len(vals)%2 == 0 {
-			med = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
+		order := make([]int, 0, len(counts))
+		for k, n := range counts {
+			if n > 0 {
+				order = append(order, k)
+			}
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(num[a], num[b]) })
+		// kth is the k-th smallest value (0-based) of the sorted rows.
+		kth := func(k int) float64 {
+			for _, code := range order {
+				if k < counts[code] {
+					return num[code]
+				}
+				k -= counts[code]
+			}
+			panic("fit fill: median past the rows")
+		}
+		med := kth(total / 2)
+		if total%2 == 0 {
+			med = (kth(total/2-1) + kth(total/2)) / 2
 		}
 		best, bestD := "", math.Inf(1)
 		for k, v := range num {

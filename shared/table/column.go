@@ -194,6 +194,23 @@ func (c *Column) slice(lo, hi int) *Column {
 	return out
 }
 
+// truncate keeps c's first n rows.
+func (c *Column) truncate(n int) {
+	switch c.Kind {
+	case Numeric:
+		c.Nums = c.Nums[:n]
+	case Categorical:
+		c.Codes = c.Codes[:n]
+	case Bool:
+		c.Bools = c.Bools[:n]
+	case Time:
+		c.Times = c.Times[:n]
+	case Text:
+		clear(c.Strs[n:]) // let dropped strings go
+		c.Strs = c.Strs[:n]
+	}
+}
+
 // compact keeps rows (strictly increasing) of c, moved down in place.
 func (c *Column) compact(rows []int) {
 	switch c.Kind {
@@ -218,4 +235,42 @@ func compactSlice[T any](s []T, rows []int) []T {
 		s[k] = s[r]
 	}
 	return s[:len(rows)]
+}
+
+// permute moves c's row perm[p] to p for every p, in place (perm is a
+// permutation of c's rows; seen is scratch of len(perm) bits, cleared).
+func (c *Column) permute(perm []int, seen []uint64) {
+	switch c.Kind {
+	case Numeric:
+		permuteSlice(c.Nums, perm, seen)
+	case Categorical:
+		permuteSlice(c.Codes, perm, seen)
+	case Bool:
+		permuteSlice(c.Bools, perm, seen)
+	case Time:
+		permuteSlice(c.Times, perm, seen)
+	case Text:
+		permuteSlice(c.Strs, perm, seen)
+	}
+}
+
+// permuteSlice follows each cycle of perm with one value set aside, and
+// leaves seen cleared for the next column.
+func permuteSlice[T any](s []T, perm []int, seen []uint64) {
+	for start := range perm {
+		if seen[start/64]&(1<<(start%64)) != 0 || perm[start] == start {
+			continue
+		}
+		tmp, p := s[start], start
+		for {
+			seen[p/64] |= 1 << (p % 64)
+			q := perm[p]
+			if q == start {
+				s[p] = tmp
+				break
+			}
+			s[p], p = s[q], q
+		}
+	}
+	clear(seen)
 }

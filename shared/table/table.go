@@ -213,6 +213,36 @@ func (t *Table) Compact(rows []int) error {
 	return nil
 }
 
+// Reorder makes t Select(rows) in place, for rows that are distinct (any
+// order): the rows are permuted within each column, then the others cut
+// off, so only a row index per row is allocated, never a column. Tables
+// sharing t's columns must not be used afterwards. It returns an error, and
+// leaves t unchanged, when a row repeats or is out of range.
+func (t *Table) Reorder(rows []int) error {
+	seen := make([]uint64, (t.rows+63)/64)
+	for k, r := range rows {
+		if r < 0 || r >= t.rows || seen[r/64]&(1<<(r%64)) != 0 {
+			return fmt.Errorf("reorder: row %d at %d: rows must be distinct and within [0, %d)", r, k, t.rows)
+		}
+		seen[r/64] |= 1 << (r % 64)
+	}
+	// The full permutation: rows first, then the rest in order.
+	perm := make([]int, 0, t.rows)
+	perm = append(perm, rows...)
+	for r := range t.rows {
+		if seen[r/64]&(1<<(r%64)) == 0 {
+			perm = append(perm, r)
+		}
+	}
+	clear(seen)
+	for _, c := range t.cols {
+		c.permute(perm, seen)
+		c.truncate(len(rows))
+	}
+	t.rows = len(rows)
+	return nil
+}
+
 // Filter returns Select of the rows i for which keep(i) is true.
 func (t *Table) Filter(keep func(i int) bool) *Table {
 	var rows []int

@@ -2,6 +2,7 @@ package table
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -290,5 +291,39 @@ func TestCloneSharesNoData(t *testing.T) {
 	c.Col("x").Nums[0], c.Col("c").Codes[0], c.Col("ok").Bools[0], c.Col("at").Times[0], c.Col("case").Strs[0] = 9, 1, 0, 1, "x"
 	if err := Equal(withText(t), tb); err != nil {
 		t.Errorf("writing the clone changed the original: %v", err)
+	}
+}
+
+func TestReorderIsSelectInPlace(t *testing.T) {
+	for _, rows := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0}, {1}, {}, {3, 0, 2}, {1, 2, 3, 0}} {
+		want := withText(t).Select(rows)
+		tb := withText(t)
+		if err := tb.Reorder(rows); err != nil {
+			t.Fatal(rows, err)
+		}
+		if err := Equal(want, tb); err != nil {
+			t.Errorf("reorder %v: %v", rows, err)
+		}
+	}
+	// A bigger random case: every cycle shape.
+	n := 1000
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	big, _ := New(NewNumeric("x", x))
+	rows := rand.Perm(n)[:700]
+	want := big.Select(rows)
+	if err := big.Reorder(rows); err != nil || Equal(want, big) != nil {
+		t.Fatalf("random reorder: %v", err)
+	}
+	for _, bad := range [][]int{{1, 1}, {-1}, {4}} {
+		tb := withText(t)
+		if err := tb.Reorder(bad); err == nil {
+			t.Errorf("rows %v accepted", bad)
+		}
+		if err := Equal(withText(t), tb); err != nil {
+			t.Errorf("refused rows %v changed the table: %v", bad, err)
+		}
 	}
 }
