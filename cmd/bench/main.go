@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/arrestcast/arrestcast/shared/stack"
 )
 
 var allParts = []string{"micro", "chain", "predict", "scale"}
@@ -203,6 +205,20 @@ func run(ctx context.Context, cfg config, cmdline string) error {
 		return filepath.Join(root, p)
 	}
 	cfg.Crimes, cfg.Stations, cfg.Out, cfg.Work = abs(cfg.Crimes), abs(cfg.Stations), abs(cfg.Out), abs(cfg.Work)
+	if !slices.Contains(cfg.PipelineArgs, "-step-timeout") {
+		// train keeps to its function's time limit, as deployed.
+		sf, err := stack.Load(filepath.Join(root, "stack.yml"), nil)
+		if err != nil {
+			return err
+		}
+		env, err := sf.Env("train")
+		if err != nil {
+			return err
+		}
+		if v := env["exec_timeout"]; v != "" {
+			cfg.PipelineArgs = append(cfg.PipelineArgs, "-step-timeout", v)
+		}
+	}
 	for _, f := range []string{cfg.Crimes, cfg.Stations} {
 		if !fileExists(f) {
 			return fmt.Errorf("input %s does not exist", f)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -172,7 +173,7 @@ func renderChain(w *mdWriter, c *ChainPart, machineDate time.Time) {
 	w.line("Peak MB is each program's own report: Go's is the peak RSS during that step alone (cmd/pipeline resets the kernel's high-water mark before each step); Python's is ru_maxrss at the end of the step, the process's peak so far, so it never falls. The process row is the whole run's peak for both (for Go, the larger of the kernel's figure and every step's peak).")
 	w.line("")
 	if strings.Contains(c.GoCommand, "-no-search") {
-		w.line("Both train rows fit one gradient-boosted model with fixed parameters (Go: cmd/pipeline -no-search, gbt's defaults, 250 trees of up to 255 leaves; Python: the seed's XGBoost, 200 trees, depth 8). Go's train also fits a logistic-regression baseline, compares with the champion and checks that the artifact replays the preprocessing on raw records; the deployed function also runs a time-bounded hyperparameter search (TRAIN_BUDGET), left out here.")
+		w.line("Both train rows fit one gradient-boosted model with fixed parameters (Go: cmd/pipeline -no-search, gbt's defaults, 250 trees of up to 255 leaves, within the train function's time limit; Python: the seed's XGBoost, 200 trees, depth 8). Go's train also fits a logistic-regression baseline, compares with the champion and checks that the artifact replays the preprocessing on raw records; the deployed function also runs a time-bounded hyperparameter search (TRAIN_BUDGET), left out here.")
 	} else {
 		w.line("The train rows do not do the same work: Go's train searches gradient-boosted trees' hyperparameters by successive halving within its time budget (cmd/pipeline -train-budget), fits a logistic-regression baseline and checks that the artifact replays the preprocessing on raw records; Python's fits one XGBoost with the seed's fixed parameters (200 trees, depth 8).")
 	}
@@ -304,18 +305,31 @@ func renderScale(w *mdWriter, p *ScalePart, machineDate time.Time) {
 	}
 	w.line("The 2017 year replicated by `cmd/scaledata` (new IDs and case numbers, X/Y moved by at most 5 feet, dates kept), one run of `cmd/pipeline` per size.")
 	w.line("")
-	w.headerAligned("lrrrrl", "factor", "rows", "sum of steps s", "process wall s", "process peak MB", "file")
+	w.headerAligned("lrrrrrl", "factor", "rows", "sum of steps s", "process wall s", "process peak MB", "trees", "file")
+	stopped := false
 	for _, s := range p.Sizes {
 		if s.Error != "" {
-			w.row(fmt.Sprintf("%d×", s.Factor), "–", "–", "–", "–", "failed: "+oneLine(s.Error))
+			w.row(fmt.Sprintf("%d×", s.Factor), "–", "–", "–", "–", "–", "failed: "+oneLine(s.Error))
 			continue
 		}
 		file := "`" + s.File + "`"
 		if s.FromChain {
 			file += " (the chain part's first Go run)"
 		}
+		trees := "–"
+		if s.Trees > 0 {
+			trees = strconv.Itoa(s.Trees)
+			if s.StoppedAtTimeLimit {
+				trees += "*"
+				stopped = true
+			}
+		}
 		w.row(fmt.Sprintf("%d×", s.Factor), count(s.Rows), fmt.Sprintf("%.2f", s.TotalSeconds), fmt.Sprintf("%.2f", s.Proc.WallSeconds),
-			fmt.Sprintf("%.0f", s.Proc.MaxRSSMB), file)
+			fmt.Sprintf("%.0f", s.Proc.MaxRSSMB), trees, file)
+	}
+	if stopped {
+		w.line("")
+		w.line("\\* train stopped boosting to finish within its function's time limit (stack.yml's exec_timeout, passed as -step-timeout): the model has fewer trees than gbt's default 250, and says so in its manifest (`stopped_at_time_limit`).")
 	}
 	w.line("")
 	var factors []string

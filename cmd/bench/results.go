@@ -104,6 +104,10 @@ type GoRun struct {
 	Features     []string           `json:"features,omitempty"` // kept by the features step
 	Artifact     string             `json:"artifact"`
 	Proc         Proc               `json:"process"`
+	// Trees kept by train's fit; StoppedAtTimeLimit: fewer than asked, to
+	// finish within the step's time limit (-step-timeout).
+	Trees              int  `json:"trees,omitempty"`
+	StoppedAtTimeLimit bool `json:"stopped_at_time_limit,omitempty"`
 }
 
 // PyStep is one step of seed_recipe.py --json.
@@ -246,14 +250,16 @@ type PredictPart struct {
 
 // ScaleSize is one size of the scale test.
 type ScaleSize struct {
-	Factor       int      `json:"factor"`
-	File         string   `json:"file"`
-	Rows         int64    `json:"rows"`
-	TotalSeconds float64  `json:"total_seconds"`
-	Steps        []GoStep `json:"steps"`
-	Proc         Proc     `json:"process"`
-	FromChain    bool     `json:"from_chain,omitempty"` // the chain part's first Go run, not a run of its own
-	Error        string   `json:"error,omitempty"`
+	Factor             int      `json:"factor"`
+	File               string   `json:"file"`
+	Rows               int64    `json:"rows"`
+	TotalSeconds       float64  `json:"total_seconds"`
+	Steps              []GoStep `json:"steps"`
+	Proc               Proc     `json:"process"`
+	FromChain          bool     `json:"from_chain,omitempty"` // the chain part's first Go run, not a run of its own
+	Trees              int      `json:"trees,omitempty"`
+	StoppedAtTimeLimit bool     `json:"stopped_at_time_limit,omitempty"`
+	Error              string   `json:"error,omitempty"`
 }
 
 // ScaleStep is one step's growth over the sizes.

@@ -63,6 +63,7 @@ func (b *bench) scale(ctx context.Context) *ScalePart {
 			size.Error = err.Error()
 		} else {
 			size.Rows, size.TotalSeconds, size.Steps, size.Proc = r.Rows, r.TotalSeconds, r.Steps, r.Proc
+			size.Trees, size.StoppedAtTimeLimit = r.Trees, r.StoppedAtTimeLimit
 			slog.Info("scale: done", "factor", k, "rows", r.Rows, "total_seconds", r.TotalSeconds, "max_rss_mb", r.Proc.MaxRSSMB)
 		}
 		size.File = b.rel(size.File)

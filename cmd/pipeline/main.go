@@ -48,6 +48,10 @@ type summary struct {
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 	Features []string           `json:"features,omitempty"`
 	Artifact string             `json:"artifact,omitempty"`
+	// Trees is how many trees the fit kept; StoppedAtTimeLimit says the fit
+	// stopped early to finish within -step-timeout.
+	Trees              int  `json:"trees,omitempty"`
+	StoppedAtTimeLimit bool `json:"stopped_at_time_limit,omitempty"`
 }
 
 func main() {
@@ -58,6 +62,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
 	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
 	noSearch := flag.Bool("no-search", false, "train fits the default parameters once, without the search (like the Python reference's fixed fit)")
+	stepTimeout := flag.Duration("step-timeout", 0, "a step's time limit, as the function's exec_timeout: train stops boosting in time to finish within it (0: none)")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
 	to := flag.String("to", "", "last step to run (default: train)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -92,7 +97,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch})
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch, StepTimeout: *stepTimeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		pprof.StopCPUProfile()
@@ -119,6 +124,9 @@ func main() {
 		fmt.Printf("\nmodel (test set): ROC-AUC %.4f  AP %.4f  log loss %.4f  F1 %.4f  MCC %.4f  accuracy %.4f\n",
 			s.Metrics["roc_auc"], s.Metrics["average_precision"], s.Metrics["log_loss"], s.Metrics["f1"], s.Metrics["mcc"], s.Metrics["accuracy"])
 		fmt.Printf("features: %s\nartifact: %s\n", strings.Join(s.Features, ", "), s.Artifact)
+		if s.StoppedAtTimeLimit {
+			fmt.Printf("trees: %d (boosting stopped to finish within -step-timeout)\n", s.Trees)
+		}
 	}
 }
 
@@ -156,6 +164,13 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to 
 			}
 			if key, ok := m.Notes["artifact"].(string); ok && step == "train" {
 				s.Artifact = filepath.Join(out, chain.ModelsBucket, key)
+				switch n := m.Notes["trees"].(type) { // as noted, or read back from JSON
+				case int:
+					s.Trees = n
+				case float64:
+					s.Trees = int(n)
+				}
+				s.StoppedAtTimeLimit, _ = m.Notes["stopped_at_time_limit"].(bool)
 			}
 		}
 		s.Steps = append(s.Steps, sr)

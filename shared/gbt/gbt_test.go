@@ -647,7 +647,7 @@ func TestTrainingMarginsMatchPredictions(t *testing.T) {
 	X, y := synthData(30000, 9, true)
 	p := DefaultParams()
 	p.NumTrees, p.Subsample, p.ColsampleTree = 25, 0.6, 0.7
-	m, tr, err := fit(context.Background(), X, y, p)
+	m, tr, err := fit(context.Background(), X, y, p, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -671,5 +671,38 @@ func TestTrainingMarginsMatchPredictions(t *testing.T) {
 	}
 	if worst > 1e-4 {
 		t.Fatalf("training margins and predictions differ by up to %v", worst)
+	}
+}
+
+// FitUntil keeps the trees grown before its deadline: one when it has
+// passed already, all of Fit's (the same model) when it is far.
+func TestFitUntil(t *testing.T) {
+	X, y := synthData(2000, 11, true)
+	ctx := context.Background()
+	p := DefaultParams()
+	p.NumTrees = 20
+	full, err := Fit(ctx, X, y, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := FitUntil(ctx, X, y, p, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	past, err := FitUntil(ctx, X, y, p, time.Now().Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.NumTrees() != 20 || late.NumTrees() != 20 || past.NumTrees() != 1 {
+		t.Fatalf("trees: fit %d, far deadline %d, past deadline %d", full.NumTrees(), late.NumTrees(), past.NumTrees())
+	}
+	row := make([]float64, len(X))
+	for i := range 50 {
+		for j := range X {
+			row[j] = X[j][i]
+		}
+		if a, b := full.PredictProba(row), late.PredictProba(row); a != b {
+			t.Fatalf("row %d: %v vs %v", i, a, b)
+		}
 	}
 }

@@ -6,17 +6,28 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 )
 
 // Fit trains a model on the column-major matrix X (X[j][i]) and labels y (0/1). It stops with ctx's error
 // when ctx is done (checked once per round).
 func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error) {
-	m, _, err := fit(ctx, X, y, p)
+	m, _, err := fit(ctx, X, y, p, time.Time{})
 	return m, err
 }
 
-// fit is Fit that also hands back the trainer, whose records tests inspect.
-func fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, *trainer, error) {
+// FitUntil is Fit that stops adding trees when the next round, as long as
+// the rounds so far took on average, would end after deadline: a caller
+// with a time limit (a function's timeout) gets the trees that fit in it
+// instead of nothing. At least one tree is grown. Model.NumTrees tells how
+// many were kept. The zero deadline is Fit.
+func FitUntil(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.Time) (*Model, error) {
+	m, _, err := fit(ctx, X, y, p, deadline)
+	return m, err
+}
+
+// fit is FitUntil that also hands back the trainer, whose records tests inspect.
+func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.Time) (*Model, *trainer, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("gbt fit: %w", err)
 	}
@@ -100,9 +111,13 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, *trai
 	var trees [][]tnode
 	var valLoss []float64
 	best, bestLoss := -1, math.Inf(1)
+	started := time.Now()
 	for round := 0; round < p.NumTrees; round++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
+		}
+		if !deadline.IsZero() && round > 0 && time.Now().Add(time.Since(started)/time.Duration(round)).After(deadline) {
+			break
 		}
 		tree := t.growTree()
 		trees = append(trees, tree)

@@ -61,6 +61,10 @@ func NewEnv(ctx context.Context, step string) (*Env, error) {
 		if env.Options.TrainBudget, err = config.Duration("TRAIN_BUDGET", DefaultTrainBudget); err != nil {
 			return nil, err
 		}
+		// The watchdog's own limit, from the same environment (stack.yml).
+		if env.Options.StepTimeout, err = config.Duration("exec_timeout", 0); err != nil {
+			return nil, err
+		}
 	}
 	if step == "download" {
 		if env.Source, err = NewPortalSource(env.Log); err != nil {

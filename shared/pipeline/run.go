@@ -45,6 +45,10 @@ type Options struct {
 	// for like-for-like benchmarks.
 	NoSearch bool
 	Seed     uint64
+	// StepTimeout is the time a step may take (the function's
+	// exec_timeout); train stops boosting in time to finish within it.
+	// 0: no limit.
+	StepTimeout time.Duration
 }
 
 func (e *Env) log() *slog.Logger {

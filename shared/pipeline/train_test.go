@@ -22,7 +22,7 @@ func TestFitTreesWithoutSearch(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	c, err := fitTrees(ctx, X, y, X, y, []string{"a", "b"}, 0, 5)
+	c, err := fitTrees(ctx, X, y, X, y, []string{"a", "b"}, 0, time.Time{}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +35,19 @@ func TestFitTreesWithoutSearch(t *testing.T) {
 		t.Fatalf("ROC-AUC %.3f on its own training rows", c.Report.ROCAUC)
 	}
 	// With a budget the search runs and logs its trials.
-	c, err = fitTrees(ctx, X, y, X, y, []string{"a", "b"}, 200*time.Millisecond, 5)
+	c, err = fitTrees(ctx, X, y, X, y, []string{"a", "b"}, 200*time.Millisecond, time.Time{}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Tuning == nil || len(c.Tuning.Trials) == 0 {
 		t.Fatal("no search with a budget")
+	}
+	// Past its time limit the fit keeps what it grew (one tree), not nothing.
+	c, err = fitTrees(ctx, X, y, X, y, []string{"a", "b"}, 0, time.Now().Add(-time.Second), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GBT.NumTrees() != 1 || c.Report.ROCAUC < 0.8 {
+		t.Fatalf("%d trees, ROC-AUC %.3f past the time limit", c.GBT.NumTrees(), c.Report.ROCAUC)
 	}
 }
