@@ -17,18 +17,29 @@ const histWidth = 256
 // roughly equal numbers of rows; a value alone heavier than a bin's share gets its own bin. Bounds sit halfway
 // between neighbouring distinct values (rounded to a float32), so unseen values between them fall to the
 // nearer side.
-// Bin k holds v with ub[k-1] < v <= ub[k]; the last bin is unbounded above.
+// Bin k holds v with ub[k-1] < v <= ub[k]; the last bin is unbounded above. vals is sorted and overwritten.
 func binEdges(vals []float64, maxBins int) []float64 {
 	if len(vals) == 0 {
 		return nil
 	}
 	slices.Sort(vals)
-	// Distinct values and their counts.
-	distinct := make([]float64, 0, 64)
-	counts := make([]int, 0, 64)
-	for i, v := range vals {
-		if i == 0 || v != vals[i-1] {
-			distinct = append(distinct, v)
+	// Distinct values and their counts: the values moved to the front of vals
+	// (which is scratch), the counts sized once. A continuous feature of
+	// millions of rows has about as many distinct values, and growing both
+	// lists by append allocated several times the column.
+	d := 1
+	for i := 1; i < len(vals); i++ {
+		if vals[i] != vals[i-1] {
+			d++
+		}
+	}
+	n := len(vals)
+	counts := make([]int32, 0, d)
+	distinct := vals[:0]
+	for i := 0; i < n; i++ {
+		v := vals[i]
+		if i == 0 || v != distinct[len(distinct)-1] {
+			distinct = append(distinct, v) // writes at or before i: vals[i] is read first
 			counts = append(counts, 1)
 		} else {
 			counts[len(counts)-1]++
@@ -61,14 +72,14 @@ func binEdges(vals []float64, maxBins int) []float64 {
 		return ub
 	}
 	ub := make([]float64, 0, maxBins-1)
-	remaining := len(vals)
+	remaining := n
 	binsLeft := maxBins
 	acc := 0
 	for i := 0; i+1 < len(distinct) && binsLeft > 1; i++ {
-		acc += counts[i]
+		acc += int(counts[i])
 		target := float64(remaining) / float64(binsLeft)
 		// Close the bin when it is full, or when adding the next value would overshoot more than stopping here.
-		next := acc + counts[i+1]
+		next := acc + int(counts[i+1])
 		if float64(acc) >= target || float64(next)-target > target-float64(acc) {
 			e := mid(distinct[i], distinct[i+1])
 			if e != e {

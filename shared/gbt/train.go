@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -164,18 +165,24 @@ func fitEdges(X [][]float64, trainRows []int32, p Params, rng *rand.Rand, thread
 		sample = trainRows
 	}
 	ub := make([][]float64, len(X))
+	// One scratch column per goroutine, not one per feature.
+	size := n
+	if sample != nil {
+		size = len(sample)
+	}
+	scratch := sync.Pool{New: func() any { s := make([]float64, 0, size); return &s }}
 	runChunks(len(X), threads, func(j int) {
 		col := X[j]
-		var vals []float64
+		buf := scratch.Get().(*[]float64)
+		defer scratch.Put(buf)
+		vals := (*buf)[:0]
 		if sample == nil {
-			vals = make([]float64, 0, len(col))
 			for _, v := range col {
 				if v == v {
 					vals = append(vals, v)
 				}
 			}
 		} else {
-			vals = make([]float64, 0, len(sample))
 			for _, r := range sample {
 				if v := col[r]; v == v {
 					vals = append(vals, v)
