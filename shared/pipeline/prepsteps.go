@@ -225,10 +225,8 @@ func Scale(ctx context.Context, r *Run) error {
 			if c == nil || c.Kind != table.Numeric {
 				return Permanentf("column %s missing or not numeric", name)
 			}
-			// A new column: the read table's slices are not modified in place.
-			if err := t.Set(table.NewNumeric(name, s.TransformColumn(j, c.Nums, nil))); err != nil {
-				return err
-			}
+			// In place: the tables were read by this step and are its own.
+			s.TransformColumn(j, c.Nums, c.Nums)
 		}
 	}
 	return r.writeSplit(ctx, train, test, s)
