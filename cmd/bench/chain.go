@@ -326,9 +326,7 @@ func (b *bench) chain(ctx context.Context) *ChainPart {
 				p.Errors = append(p.Errors, fmt.Sprintf("Go run %d: %v", i+1, err))
 			} else {
 				p.GoRuns = append(p.GoRuns, r)
-				if b.chainRun == nil {
-					b.chainRun = &r
-				}
+				b.chainRuns = append(b.chainRuns, r)
 				slog.Info("chain: Go pipeline done", "run", i+1, "total_seconds", r.TotalSeconds, "max_rss_mb", r.Proc.MaxRSSMB)
 				b.keepArtifact(r, dir)
 			}

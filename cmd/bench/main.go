@@ -42,6 +42,7 @@ type config struct {
 	Parts           []string
 	Runs            int
 	Quick           bool
+	ScaleRuns       int
 	Scales          []int
 	Conns           []int
 	PredictDuration time.Duration
@@ -85,6 +86,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.Runs, "runs", 3, "interleaved runs of each chain (Go, Python, Go, Python, ...)")
 	fs.BoolVar(&c.Quick, "quick", false, "for iteration: 1 run, scale 1× and 4×, 5 s load levels, micro benchmarks once")
 	scales := fs.String("scales", "1,4,16", "scale factors of the 2017 year")
+	fs.IntVar(&c.ScaleRuns, "scale-runs", 3, "runs of each scale size below the limit factor (medians per step); the limit factor runs once")
 	conns := fs.String("conns", "1,16", "connection counts of the predict load test")
 	fs.DurationVar(&c.PredictDuration, "predict-duration", 15*time.Second, "measured time of each load level")
 	fs.DurationVar(&c.PredictWarmup, "predict-warmup", 2*time.Second, "warm-up before each load level")
@@ -128,6 +130,9 @@ func parseFlags(args []string) (config, error) {
 		}
 		if !set["scales"] {
 			c.Scales = []int{1, 4}
+		}
+		if !set["scale-runs"] {
+			c.ScaleRuns = 1
 		}
 		if !set["predict-duration"] {
 			c.PredictDuration = 5 * time.Second
@@ -187,9 +192,9 @@ type bench struct {
 	missing []string // why some parts cannot run (missing tools)
 	goOK    bool     // cmd/pipeline built
 	pyOK    bool     // the Python reference can run
-	// chainRun is the chain part's first Go run: the scale part's 1× size,
+	// chainRuns are the chain part's Go runs: the scale part's 1× size,
 	// so the same run on the same file is not made twice.
-	chainRun *GoRun
+	chainRuns []GoRun
 }
 
 func run(ctx context.Context, cfg config, cmdline string) error {

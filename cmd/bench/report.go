@@ -303,18 +303,18 @@ func renderScale(w *mdWriter, p *ScalePart, machineDate time.Time) {
 		w.line("")
 		return
 	}
-	w.line("The 2017 year replicated by `cmd/scaledata` (new IDs and case numbers, X/Y moved by at most 5 feet, dates kept), one run of `cmd/pipeline` per size.")
+	w.line("The 2017 year replicated by `cmd/scaledata` (new IDs and case numbers, X/Y moved by at most 5 feet, dates kept), runs of `cmd/pipeline` per size: below 16× the step figures are per-step medians of several runs (the short sizes are the noisiest), 16× runs once; the sum and process columns are those of the run with the median sum.")
 	w.line("")
-	w.headerAligned("lrrrrrl", "factor", "rows", "sum of steps s", "process wall s", "process peak MB", "trees", "file")
+	w.headerAligned("lrrrrrrl", "factor", "rows", "runs", "sum of steps s", "process wall s", "process peak MB", "trees", "file")
 	stopped := false
 	for _, s := range p.Sizes {
 		if s.Error != "" {
-			w.row(fmt.Sprintf("%d×", s.Factor), "–", "–", "–", "–", "–", "failed: "+oneLine(s.Error))
+			w.row(fmt.Sprintf("%d×", s.Factor), "–", "–", "–", "–", "–", "–", "failed: "+oneLine(s.Error))
 			continue
 		}
 		file := "`" + s.File + "`"
 		if s.FromChain {
-			file += " (the chain part's first Go run)"
+			file += " (the chain part's Go runs)"
 		}
 		trees := "–"
 		if s.Trees > 0 {
@@ -324,7 +324,7 @@ func renderScale(w *mdWriter, p *ScalePart, machineDate time.Time) {
 				stopped = true
 			}
 		}
-		w.row(fmt.Sprintf("%d×", s.Factor), count(s.Rows), fmt.Sprintf("%.2f", s.TotalSeconds), fmt.Sprintf("%.2f", s.Proc.WallSeconds),
+		w.row(fmt.Sprintf("%d×", s.Factor), count(s.Rows), strconv.Itoa(max(s.Runs, 1)), fmt.Sprintf("%.2f", s.TotalSeconds), fmt.Sprintf("%.2f", s.Proc.WallSeconds),
 			fmt.Sprintf("%.0f", s.Proc.MaxRSSMB), trees, file)
 	}
 	if stopped {

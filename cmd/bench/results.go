@@ -256,7 +256,8 @@ type ScaleSize struct {
 	TotalSeconds       float64  `json:"total_seconds"`
 	Steps              []GoStep `json:"steps"`
 	Proc               Proc     `json:"process"`
-	FromChain          bool     `json:"from_chain,omitempty"` // the chain part's first Go run, not a run of its own
+	FromChain          bool     `json:"from_chain,omitempty"` // the chain part's Go runs, not runs of its own
+	Runs               int      `json:"runs,omitempty"`       // Steps are the per-step medians of this many runs
 	Trees              int      `json:"trees,omitempty"`
 	StoppedAtTimeLimit bool     `json:"stopped_at_time_limit,omitempty"`
 	Error              string   `json:"error,omitempty"`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -48,16 +49,34 @@ func (b *bench) scale(ctx context.Context) *ScalePart {
 			}
 			size.File = f
 		}
-		var r GoRun
+		// Sizes below the limit factor are short, so their per-step times
+		// are the noisiest: the medians of several runs. The limit factor
+		// runs once.
+		var runs []GoRun
 		var err error
-		if k == 1 && b.chainRun != nil {
-			r = *b.chainRun
+		if k == 1 && len(b.chainRuns) > 0 {
+			runs = b.chainRuns
 			size.FromChain = true
 		} else {
-			slog.Info("scale: Go pipeline", "factor", k, "file", size.File)
-			var dir string
-			r, dir, err = b.runGoPipeline(ctx, size.File, "scale-x"+strconv.Itoa(k))
-			os.RemoveAll(dir)
+			n := b.cfg.ScaleRuns
+			if k >= limitFactor || n < 1 {
+				n = 1
+			}
+			for i := range n {
+				slog.Info("scale: Go pipeline", "factor", k, "run", i+1, "of", n, "file", size.File)
+				r, dir, rerr := b.runGoPipeline(ctx, size.File, fmt.Sprintf("scale-x%d-%d", k, i+1))
+				os.RemoveAll(dir)
+				if rerr != nil {
+					err = rerr
+					break
+				}
+				runs = append(runs, r)
+			}
+		}
+		var r GoRun
+		if err == nil {
+			r, err = medianRun(runs)
+			size.Runs = len(runs)
 		}
 		if err != nil {
 			size.Error = err.Error()
@@ -199,4 +218,33 @@ func stepOf(s ScaleSize, name string) (sec, mb float64, ok bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// medianRun is runs' per-step median seconds and peak MB (runs of the same
+// chain on the same data), with the process figures and the model of the
+// run whose total is the median.
+func medianRun(runs []GoRun) (GoRun, error) {
+	if len(runs) == 0 {
+		return GoRun{}, fmt.Errorf("no run")
+	}
+	byTotal := slices.Clone(runs)
+	slices.SortFunc(byTotal, func(a, b GoRun) int { return cmp.Compare(a.TotalSeconds, b.TotalSeconds) })
+	out := byTotal[(len(byTotal)-1)/2]
+	for _, r := range runs {
+		if len(r.Steps) != len(out.Steps) {
+			return GoRun{}, fmt.Errorf("runs differ in their steps")
+		}
+	}
+	out.Steps = slices.Clone(out.Steps)
+	for i, st := range out.Steps {
+		var secs, mb []float64
+		for _, r := range runs {
+			if r.Steps[i].Step != st.Step {
+				return GoRun{}, fmt.Errorf("runs differ in their steps")
+			}
+			secs, mb = append(secs, r.Steps[i].Seconds), append(mb, r.Steps[i].PeakRSSMB)
+		}
+		out.Steps[i].Seconds, out.Steps[i].PeakRSSMB = median(secs), median(mb)
+	}
+	return out, nil
 }

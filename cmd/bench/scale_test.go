@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -117,5 +118,28 @@ func TestPlotScaleWritesPNG(t *testing.T) {
 	}
 	if cfg.Width < 800 || cfg.Height < 300 {
 		t.Fatalf("image %dx%d", cfg.Width, cfg.Height)
+	}
+}
+
+func TestMedianRun(t *testing.T) {
+	run := func(total float64, secs ...float64) GoRun {
+		r := GoRun{TotalSeconds: total, Proc: Proc{WallSeconds: total}}
+		for i, s := range secs {
+			r.Steps = append(r.Steps, GoStep{Step: fmt.Sprint("s", i), Seconds: s, PeakRSSMB: 10 * s})
+		}
+		return r
+	}
+	got, err := medianRun([]GoRun{run(9, 1, 8), run(3, 2, 1), run(6, 3, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TotalSeconds != 6 || got.Proc.WallSeconds != 6 || got.Steps[0].Seconds != 2 || got.Steps[1].Seconds != 3 || got.Steps[1].PeakRSSMB != 30 {
+		t.Fatalf("%+v", got)
+	}
+	if _, err := medianRun([]GoRun{run(1, 1), run(1, 1, 2)}); err == nil {
+		t.Error("runs with different steps accepted")
+	}
+	if _, err := medianRun(nil); err == nil {
+		t.Error("no runs accepted")
 	}
 }
