@@ -266,7 +266,7 @@ func (b *bench) runGoPipeline(ctx context.Context, crimes, tag string) (GoRun, s
 		return GoRun{}, "", fmt.Errorf("clear %s: %w", out, err)
 	}
 	args := append([]string{"-crimes", crimes, "-stations", b.cfg.Stations, "-as-of", b.cfg.AsOf, "-out", out, "-json"}, b.cfg.PipelineArgs...)
-	stdout, proc, err := b.run(ctx, "pipeline-"+tag, b.bin("pipeline"), args, nil, b.cfg.RunTimeout)
+	stdout, proc, err := b.run(ctx, "pipeline-"+tag, b.bin("pipeline"), args, b.cfg.PipelineEnv, b.cfg.RunTimeout)
 	if err != nil {
 		return GoRun{}, out, err
 	}
@@ -307,7 +307,7 @@ func (b *bench) runPython(ctx context.Context, tag string) (PyRun, string, error
 // machine that slows down or speeds up mid-way weighs on both alike.
 func (b *bench) chain(ctx context.Context) *ChainPart {
 	p := &ChainPart{MeasuredAt: time.Now().UTC(), Runs: b.cfg.Runs, Crimes: b.rel(b.cfg.Crimes)}
-	p.GoCommand = "pipeline -crimes " + b.rel(b.cfg.Crimes) + " -stations " + b.rel(b.cfg.Stations) + " -as-of " + b.cfg.AsOf + " -out DIR -json " + strings.Join(b.cfg.PipelineArgs, " ")
+	p.GoCommand = strings.Join(append(slices.Clone(b.cfg.PipelineEnv), ""), " ") + "pipeline -crimes " + b.rel(b.cfg.Crimes) + " -stations " + b.rel(b.cfg.Stations) + " -as-of " + b.cfg.AsOf + " -out DIR -json " + strings.Join(b.cfg.PipelineArgs, " ")
 	p.PyCommand = b.cfg.Python + " bench/reference/seed_recipe.py --crimes " + b.rel(b.cfg.Crimes) + " --stations " + b.rel(b.cfg.Stations) + " --out DIR --json"
 	haveGo, havePy := b.haveGoPipeline(), b.havePython()
 	if !haveGo && !havePy {

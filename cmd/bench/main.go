@@ -55,6 +55,7 @@ type config struct {
 	Wrk             bool
 	FastAPIInput    string
 	PipelineArgs    []string
+	PipelineEnv     []string // stack.yml's Go runtime settings for the pipeline functions
 	RunTimeout      time.Duration
 	RenderOnly      bool
 }
@@ -210,18 +211,23 @@ func run(ctx context.Context, cfg config, cmdline string) error {
 		return filepath.Join(root, p)
 	}
 	cfg.Crimes, cfg.Stations, cfg.Out, cfg.Work = abs(cfg.Crimes), abs(cfg.Stations), abs(cfg.Out), abs(cfg.Work)
-	if !slices.Contains(cfg.PipelineArgs, "-step-timeout") {
-		// train keeps to its function's time limit, as deployed.
-		sf, err := stack.Load(filepath.Join(root, "stack.yml"), nil)
-		if err != nil {
-			return err
-		}
-		env, err := sf.Env("train")
-		if err != nil {
-			return err
-		}
-		if v := env["exec_timeout"]; v != "" {
-			cfg.PipelineArgs = append(cfg.PipelineArgs, "-step-timeout", v)
+	// The chain runs with the pipeline functions' deployed settings (train's,
+	// which the other 1 GiB steps share): its time limit, for train to keep
+	// to, and the Go runtime's settings (GOMEMLIMIT).
+	sf, err := stack.Load(filepath.Join(root, "stack.yml"), nil)
+	if err != nil {
+		return err
+	}
+	fnEnv, err := sf.Env("train")
+	if err != nil {
+		return err
+	}
+	if v := fnEnv["exec_timeout"]; v != "" && !slices.Contains(cfg.PipelineArgs, "-step-timeout") {
+		cfg.PipelineArgs = append(cfg.PipelineArgs, "-step-timeout", v)
+	}
+	for _, k := range []string{"GOMEMLIMIT", "GOGC"} {
+		if v, ok := fnEnv[k]; ok && os.Getenv(k) == "" {
+			cfg.PipelineEnv = append(cfg.PipelineEnv, k+"="+v)
 		}
 	}
 	for _, f := range []string{cfg.Crimes, cfg.Stations} {
