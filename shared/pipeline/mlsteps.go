@@ -90,11 +90,6 @@ func Balance(ctx context.Context, r *Run) error {
 	if err != nil {
 		return &Permanent{fmt.Errorf("undersample: %w", err)}
 	}
-	schema := make([]*table.Column, 0, len(names)+1)
-	for _, name := range names {
-		schema = append(schema, table.NewNumeric(name, nil))
-	}
-	schema = append(schema, table.NewBool(recipe.ColArrest, nil))
 	fill := func(lo int, g *table.Table) error {
 		cols, rows := g.Columns(), keep[lo:lo+g.Len()]
 		for j := range names {
@@ -112,7 +107,7 @@ func Balance(ctx context.Context, r *Run) error {
 		}
 		return nil
 	}
-	if _, err := r.PutGroups(ctx, TrainKey("balance", r.Date), schema, len(keep), fill); err != nil {
+	if _, err := r.PutGroups(ctx, TrainKey("balance", r.Date), recipe.LabelledSchema(names), len(keep), fill); err != nil {
 		return err
 	}
 	pos := 0

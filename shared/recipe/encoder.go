@@ -111,9 +111,14 @@ func (e *Encoder) Row(r *Record, out []float64) {
 
 // Schema is the encoded table's columns, without data: Names() (numeric),
 // then the label arrest (bool, 0/1).
-func (e *Encoder) Schema() []*table.Column {
-	var cols []*table.Column
-	for _, name := range e.Names() {
+func (e *Encoder) Schema() []*table.Column { return LabelledSchema(e.Names()) }
+
+// LabelledSchema is the columns, without data, of a table of numeric
+// features (names) and the label arrest (bool, 0/1), the layout of the
+// steps from encode on.
+func LabelledSchema(names []string) []*table.Column {
+	cols := make([]*table.Column, 0, len(names)+1)
+	for _, name := range names {
 		cols = append(cols, table.NewNumeric(name, nil))
 	}
 	return append(cols, table.NewBool(ColArrest, nil))
@@ -168,15 +173,6 @@ func (e *Encoder) Table(t *table.Table) (*table.Table, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// LabelColumn is the arrest column of labels (bool, as in the enriched table).
-func LabelColumn(y []uint8) *table.Column {
-	v := make([]int8, len(y))
-	for i, l := range y {
-		v[i] = int8(l)
-	}
-	return table.NewBool(ColArrest, v)
 }
 
 // Labels reads the arrest column (bool, or numeric 0/1) as labels.

@@ -402,9 +402,9 @@ func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, erro
 			c.Strs = make([]string, n)
 		}
 	}
-	// The rows of each group, column by column (one group: the whole table).
-	for lo := 0; lo == 0 || lo < n; lo += group {
-		hi := min(lo+group, n)
+	// The rows of each group, column by column (one group: the whole table,
+	// read once even when it has no rows).
+	for lo, hi := 0, min(group, n); ; lo, hi = hi, min(hi+group, n) {
 		for j, c := range cols {
 			var err error
 			if skip[j] && c.Kind != Text {
@@ -461,7 +461,7 @@ func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, erro
 				return nil, fmt.Errorf("binary table: column %q: %w", c.Name, noEOF(err))
 			}
 		}
-		if group == 0 {
+		if hi == n {
 			break
 		}
 	}
