@@ -696,6 +696,9 @@ func TestFitUntil(t *testing.T) {
 	if full.NumTrees() != 20 || late.NumTrees() != 20 || past.NumTrees() != 1 {
 		t.Fatalf("trees: fit %d, far deadline %d, past deadline %d", full.NumTrees(), late.NumTrees(), past.NumTrees())
 	}
+	if full.StoppedAtDeadline() || late.StoppedAtDeadline() || !past.StoppedAtDeadline() {
+		t.Fatalf("stopped at deadline: fit %v, far %v, past %v", full.StoppedAtDeadline(), late.StoppedAtDeadline(), past.StoppedAtDeadline())
+	}
 	row := make([]float64, len(X))
 	for i := range 50 {
 		for j := range X {

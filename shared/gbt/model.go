@@ -45,6 +45,9 @@ type Model struct {
 	params           Params
 	bestIteration    int
 	validationLoss   []float64
+	// stoppedAtDeadline: FitUntil's deadline ended boosting (not kept in
+	// the model's JSON: it describes the fit, not the model).
+	stoppedAtDeadline bool
 }
 
 // NumFeatures is the row length the model expects.
@@ -64,6 +67,10 @@ func (m *Model) Params() Params { return m.params }
 
 // BestIteration is the 0-based round with the lowest validation log loss (the last round without early stopping).
 func (m *Model) BestIteration() int { return m.bestIteration }
+
+// StoppedAtDeadline reports that FitUntil's deadline ended boosting before
+// Params().NumTrees rounds (or early stopping) did.
+func (m *Model) StoppedAtDeadline() bool { return m.stoppedAtDeadline }
 
 // ValidationLoss is the validation log loss after every round trained (nil without validation).
 func (m *Model) ValidationLoss() []float64 { return append([]float64(nil), m.validationLoss...) }

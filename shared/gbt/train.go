@@ -112,12 +112,13 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.
 	var trees [][]tnode
 	var valLoss []float64
 	best, bestLoss := -1, math.Inf(1)
-	started := time.Now()
+	started, timedOut := time.Now(), false
 	for round := 0; round < p.NumTrees; round++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
 		}
 		if !deadline.IsZero() && round > 0 && time.Now().Add(time.Since(started)/time.Duration(round)).After(deadline) {
+			timedOut = true
 			break
 		}
 		tree := t.growTree()
@@ -140,6 +141,7 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.
 	if err != nil {
 		return nil, nil, fmt.Errorf("gbt fit: %w", err)
 	}
+	m.stoppedAtDeadline = timedOut
 	return m, t, nil
 }
 

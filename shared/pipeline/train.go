@@ -137,8 +137,8 @@ func Train(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	if n, want := trees.GBT.NumTrees(), trees.GBT.Params().NumTrees; n < want && trees.GBT.Params().EarlyStoppingRounds == 0 {
-		r.Env.log().Warn("boosting stopped at the step's time limit", "step", r.Step, "trees", n, "of", want)
+	if trees.GBT.StoppedAtDeadline() {
+		r.Env.log().Warn("boosting stopped at the step's time limit", "step", r.Step, "trees", trees.GBT.NumTrees(), "of", trees.GBT.Params().NumTrees)
 		r.Note("stopped_at_time_limit", true)
 	}
 	r.Note("trees", trees.GBT.NumTrees())
