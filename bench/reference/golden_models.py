@@ -6,11 +6,11 @@ Chicago crimes, prepared as the seed does: 9 features + arrest). Values are roun
 *before* fitting, so Go reads exactly the numbers Python fitted on.
 
 Writes:
-  shared/linear/testdata/logreg_data.csv.gz   features + arrest + split (train/eval)
-  shared/linear/testdata/logreg_golden.json   sklearn LogisticRegression(lbfgs) coefficients, intercepts and
+  internal/testdata/linear/logreg_data.csv.gz   features + arrest + split (train/eval)
+  internal/testdata/linear/logreg_golden.json   sklearn LogisticRegression(lbfgs) coefficients, intercepts and
                                               eval probabilities for several C
-  shared/gbt/testdata/xgb_data.csv.gz         features (a few NaN injected) + arrest + split (train/test)
-  shared/gbt/testdata/xgb_golden.json         XGBoost params, test ROC-AUC / AP and test probabilities
+  internal/testdata/gbt/xgb_data.csv.gz         features (a few NaN injected) + arrest + split (train/test)
+  internal/testdata/gbt/xgb_golden.json         XGBoost params, test ROC-AUC / AP and test probabilities
 
 Usage:
   /usr/bin/python3 bench/reference/seed_recipe.py ... --out /tmp/arrestcast-mlready
@@ -204,8 +204,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     train = pd.read_csv(os.path.join(a.mlready, "train.csv"))
     test = pd.read_csv(os.path.join(a.mlready, "test.csv"))
-    lin = os.path.join(a.repo, "shared", "linear", "testdata")
-    gbt = os.path.join(a.repo, "shared", "gbt", "testdata")
+    lin = os.path.join(a.repo, "internal", "testdata", "linear")
+    gbt = os.path.join(a.repo, "internal", "testdata", "gbt")
     os.makedirs(lin, exist_ok=True)
     os.makedirs(gbt, exist_ok=True)
     rng = np.random.default_rng(SEED)

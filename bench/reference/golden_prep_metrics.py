@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Regenerates the golden files of shared/prep and shared/metrics from scikit-learn, pandas and numpy.
+"""Regenerates the golden files of shared/ml/prep and shared/ml/metrics from scikit-learn, pandas and numpy.
 
 Writes:
-  shared/prep/testdata/golden_prep.json        split, outlier bounds, log1p, cyclical, one-hot, frequency, scaler
-  shared/metrics/testdata/golden_metrics.json  ROC-AUC, AP, log loss, Brier, threshold metrics, curves, calibration
+  internal/testdata/prep/golden_prep.json        split, outlier bounds, log1p, cyclical, one-hot, frequency, scaler
+  internal/testdata/metrics/golden_metrics.json  ROC-AUC, AP, log loss, Brier, threshold metrics, curves, calibration
 
 The Go tests read these files and never need Python. Large inputs are not stored: they are generated
 on both sides by the same exact-arithmetic rule (see `uniform` below: splitmix64 -> 53-bit floats, then
@@ -448,10 +448,10 @@ def main(argv=None):
     versions = {"sklearn": sklearn.__version__, "pandas": pd.__version__, "numpy": np.__version__}
     p = prep_golden(repo)
     p["versions"] = versions
-    write(os.path.join(repo, "shared/prep/testdata/golden_prep.json"), p)
+    write(os.path.join(repo, "internal/testdata/prep/golden_prep.json"), p)
     m = metrics_golden()
     m["versions"] = versions
-    write(os.path.join(repo, "shared/metrics/testdata/golden_metrics.json"), m)
+    write(os.path.join(repo, "internal/testdata/metrics/golden_metrics.json"), m)
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Regenerate the golden files of shared/sample and shared/mi from the Python reference.
+"""Regenerate the golden files of shared/ml/sample and shared/ml/mi from the Python reference.
 
 Run from anywhere with Debian's interpreter (scikit-learn 1.2, imbalanced-learn 0.10):
 
@@ -8,15 +8,15 @@ Run from anywhere with Debian's interpreter (scikit-learn 1.2, imbalanced-learn 
 It rebuilds the seed's steps 4-9 on data/chicago/crimes_2017.csv.gz (enrich, split,
 outliers, encode, scale, SMOTE 0.5 + RandomUnderSampler 0.8), then writes:
 
-  shared/sample/testdata/imblearn_counts.json
+  internal/testdata/sample/imblearn_counts.json
       output class counts of imblearn's SMOTE / RandomUnderSampler for several shapes,
       including the real 2017 train shape.
-  shared/mi/testdata/mi_sample.bin.gz
+  internal/testdata/mi/mi_sample.bin.gz
       50,000 rows drawn from the balanced 2017 train set, rounded to float32 so that
       Go reads back exactly the float64 values scikit-learn saw. Layout: n*d float32
       little-endian row-major, then n uint8 labels, then n uint8 "synthetic" flags
       (1 = row made by SMOTE).
-  shared/mi/testdata/mi_golden.json
+  internal/testdata/mi/mi_golden.json
       column names, discrete masks and scikit-learn's mutual_info_classif values on
       that sample (all rows, and the original rows only; all-continuous, and with the
       one-hot/domestic columns discrete), the first values of numpy's legacy
@@ -46,8 +46,8 @@ from sklearn.preprocessing import StandardScaler
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CRIMES = os.path.join(ROOT, "data", "chicago", "crimes_2017.csv.gz")
 STATIONS = os.path.join(ROOT, "data", "chicago", "police_stations.csv")
-SAMPLE_DIR = os.path.join(ROOT, "shared", "sample", "testdata")
-MI_DIR = os.path.join(ROOT, "shared", "mi", "testdata")
+SAMPLE_DIR = os.path.join(ROOT, "internal", "testdata", "sample")
+MI_DIR = os.path.join(ROOT, "internal", "testdata", "mi")
 
 SEED = 42
 MI_SAMPLE_ROWS = 50_000

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 )
 
 // portalRecord is a crime as the portal's JSON API sends it (and predict

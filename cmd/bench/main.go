@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/stack"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 )
 
 var allParts = []string{"micro", "chain", "predict", "scale"}
@@ -214,7 +214,7 @@ func run(ctx context.Context, cfg config, cmdline string) error {
 	// The chain runs with the pipeline functions' deployed settings (train's,
 	// which the other 1 GiB steps share): its time limit, for train to keep
 	// to, and the Go runtime's settings (GOMEMLIMIT).
-	sf, err := stack.Load(filepath.Join(root, "stack.yml"), nil)
+	sf, err := stackfile.Load(filepath.Join(root, "stack.yml"), nil)
 	if err != nil {
 		return err
 	}

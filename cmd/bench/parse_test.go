@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arrestcast/arrestcast/shared/serve"
+	"github.com/arrestcast/arrestcast/internal/repo"
+
+	"github.com/arrestcast/arrestcast/shared/predict"
 )
 
 func readFixture(t *testing.T, name string) []byte {
@@ -158,11 +160,11 @@ ok  	github.com/arrestcast/arrestcast/shared/prep	5.1s
 }
 
 func TestBenchPackagesFindsSharedBenchmarks(t *testing.T) {
-	pkgs, err := benchPackages("../..")
+	pkgs, err := benchPackages(repo.Root())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"./shared/prep", "./shared/mi", "./shared/gbt"} {
+	for _, want := range []string{"./shared/ml/prep", "./shared/ml/mi", "./shared/ml/gbt"} {
 		if !slices.Contains(pkgs, want) {
 			t.Errorf("%s not found in %v", want, pkgs)
 		}
@@ -210,7 +212,7 @@ Transfer/sec:    140.12KB
 }
 
 func TestCrimeBodiesArePredictRequests(t *testing.T) {
-	const crimes = "../../data/chicago/crimes_2017.csv.gz"
+	crimes := repo.Path(repo.Crimes2017)
 	if !fileExists(crimes) {
 		t.Skipf("needs %s", crimes)
 	}
@@ -228,7 +230,7 @@ func TestCrimeBodiesArePredictRequests(t *testing.T) {
 			t.Fatalf("body repeated: %s", b)
 		}
 		seen[string(b)] = true
-		recs, array, err := serve.ParseRequest(b)
+		recs, array, err := predict.ParseRequest(b)
 		if err != nil || array || len(recs) != 1 {
 			t.Fatalf("predict would refuse %s: %v", b, err)
 		}

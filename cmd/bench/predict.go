@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/loadgen"
-	"github.com/arrestcast/arrestcast/shared/stack"
+	"github.com/arrestcast/arrestcast/internal/loadgen"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 )
 
 // target is one server to load.
@@ -146,7 +146,7 @@ func (b *bench) goPredictTarget(ctx context.Context) (target, error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	// The deployed function's environment (GOGC, timeouts), then the local
 	// listener and the model file in place of the registry.
-	sf, err := stack.Load(filepath.Join(b.cfg.Root, "stack.yml"), nil)
+	sf, err := stackfile.Load(filepath.Join(b.cfg.Root, "stack.yml"), nil)
 	if err != nil {
 		return target{}, err
 	}

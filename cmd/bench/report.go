@@ -239,7 +239,7 @@ func renderPredict(w *mdWriter, p *PredictPart, seed SeedNumbers, machineDate ti
 		w.line("")
 		return
 	}
-	w.line("Each server runs alone as its own process; `shared/loadgen` (closed loop: every connection keeps one request in flight, keep-alive) loads it for %.0f s after a %.0f s warm-up, cycling %d distinct bodies made from real 2017 rows. Server and load generator share the machine's cores, as with wrk in the seed's measurement. Our predict takes raw portal records and does the whole preprocessing per request; FastAPI takes the already-encoded floats (the caller's job in the seed).",
+	w.line("Each server runs alone as its own process; `internal/loadgen` (closed loop: every connection keeps one request in flight, keep-alive) loads it for %.0f s after a %.0f s warm-up, cycling %d distinct bodies made from real 2017 rows. Server and load generator share the machine's cores, as with wrk in the seed's measurement. Our predict takes raw portal records and does the whole preprocessing per request; FastAPI takes the already-encoded floats (the caller's job in the seed).",
 		p.DurationSeconds, p.WarmupSeconds, p.Bodies)
 	w.line("")
 	w.header("connections", "predict (Go) req/s", "FastAPI req/s", "Go faster by", "Go p50 / p99 ms", "FastAPI p50 / p99 ms", "seed's FastAPI (wrk)")

@@ -42,7 +42,7 @@ func TestRenderMarkdownFromFixture(t *testing.T) {
 		"| shared/prep | StratifiedSplit | 37 | 31.23 ms | 8.0 MiB | 12 |  |",
 		"| shared/mi | Classif194k | 1 | 1.30 s | 2.0 KiB | 40 | 149000 rows/s |",
 		"_Kept from an earlier run on 2026-11-24 17:00 UTC._",
-		"- failed: ./shared/socrata/standin: exit status 1",
+		"- failed: ./internal/standin: exit status 1",
 		"## Notes\n\n- cmd/pipeline does not exist yet",
 	} {
 		if !strings.Contains(md, want) {

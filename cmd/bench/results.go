@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/loadgen"
+	"github.com/arrestcast/arrestcast/internal/loadgen"
 )
 
 // Results is everything one `make bench` measured; bench/results.json holds

@@ -26,8 +26,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/arrestcast/arrestcast/internal/devstack"
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/devstack"
 )
 
 func main() {
@@ -137,7 +137,7 @@ func invokeBody() ([]byte, error) {
 }
 
 // runStatus is where `status` and the demo read the run-tracking tables.
-// (shared/runs Tracker.Status, through devstack.RunsStatus).
+// (shared/platform/runs Tracker.Status, through devstack.RunsStatus).
 func runStatus(c *devstack.Config) devstack.RunStatus {
 	return devstack.RunsStatus{URL: databaseURL(c)}
 }

@@ -18,8 +18,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/faasbuild"
-	"github.com/arrestcast/arrestcast/shared/stack"
+	"github.com/arrestcast/arrestcast/internal/faasbuild"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func main() {
 }
 
 func run(ctx context.Context, cmd string, only []string, stackFile, templates, out string, online, verbose bool) error {
-	f, err := stack.Load(stackFile, nil)
+	f, err := stackfile.Load(stackFile, nil)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 // Command loadgen loads a local HTTP server with a closed loop of requests
-// (shared/loadgen) and prints throughput, latency percentiles and errors.
+// (internal/loadgen) and prints throughput, latency percentiles and errors.
 //
 //	go run ./cmd/loadgen -url http://127.0.0.1:8080/ -bodies bodies.jsonl -c 16 -d 10s -json
 //
@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/loadgen"
+	"github.com/arrestcast/arrestcast/internal/loadgen"
 )
 
 type headers []string

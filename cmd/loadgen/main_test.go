@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/loadgen"
+	"github.com/arrestcast/arrestcast/internal/loadgen"
 )
 
 func TestRunPrintsJSONResult(t *testing.T) {

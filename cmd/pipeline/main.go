@@ -23,11 +23,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/procstat"
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/procstat"
-	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/platform/hugeheap"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 type stepResult struct {
@@ -68,7 +68,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file (with -from/-to: one step's)")
 	flag.Parse()
-	hugeheap.Enable() // as every function process does: see shared/hugeheap
+	hugeheap.Enable() // as every function process does: see shared/platform/hugeheap
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

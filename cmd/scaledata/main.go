@@ -28,8 +28,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/geo"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
 )
 
 // idStride separates the copies' IDs: the portal's IDs are below 10⁸.

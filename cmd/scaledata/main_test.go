@@ -13,11 +13,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/geo"
+	"github.com/arrestcast/arrestcast/internal/repo"
+
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
 )
 
-const crimesFile = "../../data/chicago/crimes_2017.csv.gz"
+var crimesFile = repo.Path(repo.Crimes2017)
 
 // sample writes the header and the first n rows of the real 2017 file.
 func sample(t *testing.T, n int) string {

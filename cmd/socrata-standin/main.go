@@ -1,5 +1,5 @@
 // Command socrata-standin serves the portal's CSV exports through a local
-// stand-in of the Chicago Data Portal's SODA API (see shared/socrata/standin).
+// stand-in of the Chicago Data Portal's SODA API (see internal/standin).
 //
 //	socrata-standin -crimes data/chicago/crimes_2017.csv.gz \
 //	    -stations data/chicago/police_stations.csv \
@@ -28,8 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/socrata"
-	"github.com/arrestcast/arrestcast/shared/socrata/standin"
+	"github.com/arrestcast/arrestcast/internal/standin"
+	"github.com/arrestcast/arrestcast/shared/platform/socrata"
 )
 
 func main() {

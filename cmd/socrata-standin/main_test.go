@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/socrata"
+	"github.com/arrestcast/arrestcast/shared/platform/socrata"
 )
 
 type lockedBuffer struct {

@@ -12,8 +12,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 func main() {

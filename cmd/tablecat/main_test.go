@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 func TestPrintsCSV(t *testing.T) {

@@ -15,18 +15,18 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/serve"
+	"github.com/arrestcast/arrestcast/shared/predict"
 )
 
 var server = start()
 
-func start() *serve.Server {
+func start() *predict.Server {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "predict")
-	var loader serve.Loader = &serve.RegistryLoader{}
+	var loader predict.Loader = &predict.RegistryLoader{}
 	if f := os.Getenv("MODEL_FILE"); f != "" {
-		loader = serve.FileLoader{Path: f} // benchmarks and offline serving
+		loader = predict.FileLoader{Path: f} // benchmarks and offline serving
 	}
-	s := serve.NewServer(loader, log)
+	s := predict.NewServer(loader, log)
 	poll, err := config.Duration("CHAMPION_POLL", 10*time.Second)
 	if err != nil {
 		log.Warn("bad CHAMPION_POLL; using 10s", "err", err)
@@ -34,7 +34,7 @@ func start() *serve.Server {
 	}
 	go func() {
 		ctx := context.Background()
-		if err := s.Refresh(ctx); err != nil && !errors.Is(err, serve.ErrNoChampion) {
+		if err := s.Refresh(ctx); err != nil && !errors.Is(err, predict.ErrNoChampion) {
 			log.Warn("no model loaded at start; will retry", "err", err)
 		}
 		s.Watch(ctx, poll)

@@ -12,38 +12,38 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 var log = slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "setup")
 
 // Handle answers probes and, with the pipeline token, sets the store up.
 func Handle(req handler.Request) (handler.Response, error) {
-	tr, perr := trigger.Parse(req)
+	tr, perr := faas.Parse(req)
 	if perr != nil {
-		return trigger.Fail(perr), nil
+		return faas.Fail(perr), nil
 	}
-	if tr.Kind == trigger.Probe {
-		return trigger.JSON(http.StatusOK, map[string]string{"status": "ok", "step": "setup"}), nil
+	if tr.Kind == faas.Probe {
+		return faas.JSON(http.StatusOK, map[string]string{"status": "ok", "step": "setup"}), nil
 	}
 	token, err := config.Secret(config.SecretPipelineToken)
 	if err != nil || token == "" {
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"}), nil
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"}), nil
 	}
-	if !trigger.Authorize(req.Header, token) {
-		return trigger.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"}), nil
+	if !faas.Authorize(req.Header, token) {
+		return faas.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"}), nil
 	}
 	sc, err := config.LoadStore()
 	if err != nil {
 		log.Error("store settings", "err", err)
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store unavailable; retry"}), nil
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store unavailable; retry"}), nil
 	}
 	st, err := store.NewMinIO(store.MinIOConfig{Endpoint: sc.Endpoint, AccessKey: sc.AccessKey, SecretKey: sc.SecretKey, Secure: sc.Secure, Logger: log})
 	if err != nil {
 		log.Error("store client", "err", err)
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store unavailable; retry"}), nil
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store unavailable; retry"}), nil
 	}
 	ctx := req.Context()
 	if ctx == nil {
@@ -52,8 +52,8 @@ func Handle(req handler.Request) (handler.Response, error) {
 	rep, err := pipeline.Setup(ctx, st, sc.DataBucket, sc.ModelsBucket, 20*time.Second, log)
 	if err != nil {
 		log.Error("setup failed", "err", err)
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "setup failed; see the function's logs"}), nil
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "setup failed; see the function's logs"}), nil
 	}
 	log.Info("setup done", "rules_changed", rep.RulesChanged, "expiry_changed", rep.ExpiryChanged)
-	return trigger.JSON(http.StatusOK, rep), nil
+	return faas.JSON(http.StatusOK, rep), nil
 }

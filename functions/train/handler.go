@@ -12,9 +12,9 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
 )
 
 var service = pipeline.NewService("train")
@@ -34,13 +34,13 @@ func Handle(req handler.Request) (handler.Response, error) {
 func promote(req handler.Request, version int, reason string) handler.Response {
 	ok, configured := service.Token(req)
 	if !configured {
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"})
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"})
 	}
 	if !ok {
-		return trigger.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"})
+		return faas.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"})
 	}
 	if version <= 0 {
-		return trigger.JSON(http.StatusBadRequest, map[string]string{"error": "want a model version >= 1", "field": "promote"})
+		return faas.JSON(http.StatusBadRequest, map[string]string{"error": "want a model version >= 1", "field": "promote"})
 	}
 	ctx := req.Context()
 	if ctx == nil {
@@ -48,20 +48,20 @@ func promote(req handler.Request, version int, reason string) handler.Response {
 	}
 	env, err := service.Env(ctx)
 	if err != nil {
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "registry unavailable; retry"})
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "registry unavailable; retry"})
 	}
 	reg, ok := env.Registry.(pipeline.ModelRegistry)
 	if !ok {
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "no model registry configured"})
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "no model registry configured"})
 	}
 	if reason == "" {
 		reason = "manual promotion"
 	}
 	if err := reg.Reg.Promote(ctx, version, reason, registry.ActorManual); err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
-			return trigger.JSON(http.StatusNotFound, map[string]any{"error": "no such model version", "field": "promote"})
+			return faas.JSON(http.StatusNotFound, map[string]any{"error": "no such model version", "field": "promote"})
 		}
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "promotion failed; retry"})
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "promotion failed; retry"})
 	}
-	return trigger.JSON(http.StatusOK, map[string]any{"champion": version, "reason": reason})
+	return faas.JSON(http.StatusOK, map[string]any{"champion": version, "reason": reason})
 }

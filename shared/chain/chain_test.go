@@ -2,22 +2,21 @@ package chain
 
 import (
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/arrestcast/arrestcast/internal/repo"
+
 	"go.yaml.in/yaml/v3"
 
-	"github.com/arrestcast/arrestcast/shared/stack"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 )
-
-const repo = "../.."
 
 // TestStackAgrees: every step of the chain is a function in stack.yml and
 // every function in stack.yml is a step; only download carries a schedule.
 func TestStackAgrees(t *testing.T) {
-	f, err := stack.Load(filepath.Join(repo, "stack.yml"), func(string) (string, bool) { return "", false })
+	f, err := stackfile.Load(repo.Path("stack.yml"), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +46,7 @@ func TestStackAgrees(t *testing.T) {
 // TestFaasdWebhooksAgree: faasd's MinIO declares exactly one webhook target
 // per evented step, at the step's function, with token and queue dir.
 func TestFaasdWebhooksAgree(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repo, "faasd", "docker-compose.services.yaml"))
+	raw, err := os.ReadFile(repo.Path("faasd/docker-compose.services.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

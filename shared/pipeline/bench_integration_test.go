@@ -16,14 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/repo"
+
+	"github.com/arrestcast/arrestcast/internal/procstat"
+	"github.com/arrestcast/arrestcast/internal/standin"
+	"github.com/arrestcast/arrestcast/internal/testenv"
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/hugeheap"
+	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/procstat"
-	"github.com/arrestcast/arrestcast/shared/socrata/standin"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/testenv"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/platform/hugeheap"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // BenchmarkStepsMinIO runs download..features on the real 2017 year the way
@@ -37,12 +39,12 @@ import (
 //
 // A fresh process is the honest measure: a function's heap has long been
 // returned to the system when next month's event comes, and on this VM
-// first-touched memory costs ~3 ms per MB (see shared/hugeheap;
+// first-touched memory costs ~3 ms per MB (see shared/platform/hugeheap;
 // ARRESTCAST_HUGEPAGES=off measures without it). ARRESTCAST_BENCH_PROFILE=DIR
 // leaves a CPU profile of each step in DIR.
 func BenchmarkStepsMinIO(b *testing.B) {
 	srv := testenv.MinIO(b)
-	root := testenv.RepoRoot()
+	root := repo.Root()
 	data, err := standin.Load(filepath.Join(root, "data/chicago/crimes_2017.csv.gz"), filepath.Join(root, "data/chicago/police_stations.csv"))
 	if err != nil {
 		b.Fatal(err)
@@ -163,7 +165,7 @@ func runStepProcess(spec string) int {
 	procstat.ResetPeak()
 	cpu0 := cpuSeconds()
 	start := time.Now()
-	res := pipeline.Execute(context.Background(), env, job.Step, pipeline.Invocation{Kind: trigger.Manual, Date: date})
+	res := pipeline.Execute(context.Background(), env, job.Step, pipeline.Invocation{Kind: faas.Manual, Date: date})
 	rep := stepReport{Seconds: time.Since(start).Seconds(), CPU: cpuSeconds() - cpu0, PeakMB: procstat.PeakMB(), Outcome: res.Outcome, Reason: res.Reason}
 	b, _ := json.Marshal(rep)
 	if err := os.WriteFile(job.Report, b, 0o644); err != nil {

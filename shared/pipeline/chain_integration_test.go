@@ -11,9 +11,9 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/runs"
-	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // TestChainDrivenByMinIO runs two monthly runs with nothing but MinIO's

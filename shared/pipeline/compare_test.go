@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 func TestUnseenRows(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 // distinctRows returns the indices of the first occurrence of every distinct

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Window is the rolling window the model learns from: the 365 days before the run date.
@@ -43,7 +43,7 @@ func downloadMonths(ctx context.Context, env *Env, inv Invocation) ([]Month, tim
 		return months, to.End(), nil
 	}
 	date := inv.Date
-	if inv.Kind == trigger.Cron || date.IsZero() {
+	if inv.Kind == faas.Cron || date.IsZero() {
 		now := time.Now
 		if env.Now != nil {
 			now = env.Now

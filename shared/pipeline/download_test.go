@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/geo"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 func memEnv(t *testing.T, rolling ...time.Time) (*Env, *store.Mem) {
@@ -54,32 +54,32 @@ func TestDownloadPlan(t *testing.T) {
 		months  string
 	}{
 		{name: "first run on the 1st: the 12 months before",
-			inv: Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+			inv: Invocation{Kind: faas.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
 		{name: "first run mid-month: 13 months, the first clipped by Download",
-			inv: Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: monthRange("2017-01", "2018-01")},
+			inv: Invocation{Kind: faas.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: monthRange("2017-01", "2018-01")},
 		{name: "monthly run: only the month that ended",
 			rolling: []time.Time{date(2017, 12, 1)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2018, 1, 1)}, date: date(2018, 1, 1), months: "2017-12"},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2018, 1, 1)}, date: date(2018, 1, 1), months: "2017-12"},
 		{name: "a rolling file of the same date is not an earlier run (a replay plans the same)",
 			rolling: []time.Time{date(2017, 12, 1)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
 		{name: "a later rolling file does not count",
 			rolling: []time.Time{date(2018, 1, 1)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
 		{name: "a skipped month is fetched too: every month since the newest rolling file",
 			rolling: []time.Time{date(2017, 9, 1), date(2017, 10, 1)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: "2017-10,2017-11"},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: "2017-10,2017-11"},
 		{name: "mid-month cadence: the rest of the previous month too",
 			rolling: []time.Time{date(2017, 12, 15)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: "2017-12,2018-01"},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2018, 1, 15)}, date: date(2018, 1, 15), months: "2017-12,2018-01"},
 		{name: "a rolling file older than the window: the whole window",
 			rolling: []time.Time{date(2016, 1, 1)},
-			inv:     Invocation{Kind: trigger.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
+			inv:     Invocation{Kind: faas.Manual, Date: date(2017, 12, 1)}, date: date(2017, 12, 1), months: monthRange("2016-12", "2017-11")},
 		{name: "cron tick: the run date is today",
 			rolling: []time.Time{date(2018, 1, 1)},
-			inv:     Invocation{Kind: trigger.Cron}, date: date(2018, 2, 1), months: "2018-01"},
+			inv:     Invocation{Kind: faas.Cron}, date: date(2018, 2, 1), months: "2018-01"},
 		{name: "backfill",
-			inv:  Invocation{Kind: trigger.Manual, From: "2017-03", To: "2017-05"},
+			inv:  Invocation{Kind: faas.Manual, From: "2017-03", To: "2017-05"},
 			date: date(2017, 6, 1), months: "2017-03,2017-04,2017-05"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,15 +100,15 @@ func TestDownloadPlanErrors(t *testing.T) {
 	ctx := context.Background()
 	env, mem := memEnv(t)
 	for _, inv := range []Invocation{
-		{Kind: trigger.Manual, From: "2017-05", To: "2017-03"},
-		{Kind: trigger.Manual, From: "2017-13", To: "2018-01"},
+		{Kind: faas.Manual, From: "2017-05", To: "2017-03"},
+		{Kind: faas.Manual, From: "2017-13", To: "2018-01"},
 	} {
 		if _, _, err := downloadMonths(ctx, env, inv); !IsPermanent(err) {
 			t.Errorf("%+v: %v, want a permanent error", inv, err)
 		}
 	}
 	mem.FailNth(1, nil)
-	_, _, err := downloadMonths(ctx, env, Invocation{Kind: trigger.Manual, Date: date(2018, 1, 1)})
+	_, _, err := downloadMonths(ctx, env, Invocation{Kind: faas.Manual, Date: date(2018, 1, 1)})
 	if err == nil || IsPermanent(err) {
 		t.Errorf("store failure while planning: %v, want a transient error", err)
 	}
@@ -155,7 +155,7 @@ func TestDownloadClipsAndWrites(t *testing.T) {
 		"2018-01": crimeRow(2, "01/03/2018 10:00:00 AM", "", true) + "3,JA3,not a date,X,0820,THEFT,D,STREET,false,false,0111,001,42,32,06,1,2,,41.8,-87.6\n",
 	}}
 	env.Source = src
-	res := Execute(ctx, env, "download", Invocation{Kind: trigger.Manual, Date: date(2018, 1, 15)})
+	res := Execute(ctx, env, "download", Invocation{Kind: faas.Manual, Date: date(2018, 1, 15)})
 	if res.Status != http.StatusOK || res.Outcome != "done" {
 		t.Fatalf("download: %+v", res)
 	}
@@ -187,7 +187,7 @@ func TestDownloadNothingIsPermanent(t *testing.T) {
 	ctx := context.Background()
 	env, mem := memEnv(t)
 	env.Source = &fakeSource{}
-	res := Execute(ctx, env, "download", Invocation{Kind: trigger.Manual, From: "2018-03", To: "2018-03"})
+	res := Execute(ctx, env, "download", Invocation{Kind: faas.Manual, From: "2018-03", To: "2018-03"})
 	if res.Status != http.StatusOK || res.Outcome != "failed" || !strings.Contains(res.Reason, "no crimes in 2018-03..2018-03") {
 		t.Errorf("empty month: %+v", res)
 	}

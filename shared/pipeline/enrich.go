@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/enrich"
-	"github.com/arrestcast/arrestcast/shared/geo"
+	"github.com/arrestcast/arrestcast/shared/data/enrich"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
 )
 
 func init() { Register("enrich", Enrich) }

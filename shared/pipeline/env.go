@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/runs"
-	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Version is the code version recorded in manifests and the registry (set at

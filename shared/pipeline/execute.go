@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Outcome of asking the tracker to begin a step run.
@@ -52,7 +52,7 @@ func Register(name string, fn StepFunc) {
 
 // Invocation is a parsed trigger, as Execute takes it.
 type Invocation struct {
-	Kind   trigger.Kind
+	Kind   faas.Kind
 	Bucket string // Event
 	Key    string // Event
 	ETag   string // Event
@@ -91,7 +91,7 @@ func Execute(ctx context.Context, env *Env, step string, inv Invocation) Result 
 	run := &Run{Env: env, Step: step, started: time.Now()}
 	var input Ref
 	switch {
-	case inv.Kind == trigger.Event:
+	case inv.Kind == faas.Event:
 		if st.Trigger != chain.Event || !st.Matches(inv.Bucket, inv.Key) {
 			log.Info("event ignored", "bucket", inv.Bucket, "key", inv.Key)
 			return fail(res, http.StatusOK, "ignored", "not a key this step listens to")

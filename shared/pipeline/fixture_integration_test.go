@@ -23,18 +23,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/repo"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/arrestcast/arrestcast/internal/standin"
+	"github.com/arrestcast/arrestcast/internal/testenv"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/runs"
-	"github.com/arrestcast/arrestcast/shared/socrata"
-	"github.com/arrestcast/arrestcast/shared/socrata/standin"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/testenv"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/socrata"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 func TestMain(m *testing.M) {
@@ -44,10 +46,10 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m))
 }
 
-const (
+var (
 	pipelineToken = "integration-pipeline-token"
-	crimesFile    = "../../data/chicago/crimes_2017.csv.gz"
-	stationsFile  = "../../data/chicago/police_stations.csv"
+	crimesFile    = repo.Path(repo.Crimes2017)
+	stationsFile  = repo.Path(repo.Stations)
 	trainBudget   = 2 * time.Second
 )
 

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 func init() { Register("merge", Merge) }

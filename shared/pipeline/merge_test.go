@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/table"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // distinctRows is pandas' drop_duplicates(keep="first") over every column:
@@ -161,7 +161,7 @@ func TestMergeRefusesWhatCannotBeFixed(t *testing.T) {
 		}
 	}
 	// Through Execute a manual merge before download ran is refused as a conflict.
-	res := Execute(ctx, env, "merge", Invocation{Kind: trigger.Manual, Date: d})
+	res := Execute(ctx, env, "merge", Invocation{Kind: faas.Manual, Date: d})
 	if res.Status != http.StatusConflict {
 		t.Errorf("merge before download: %+v", res)
 	}

@@ -6,10 +6,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/mi"
-	"github.com/arrestcast/arrestcast/shared/recipe"
-	"github.com/arrestcast/arrestcast/shared/sample"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/mi"
+	"github.com/arrestcast/arrestcast/shared/ml/sample"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
 
 // The seed's balancing and selection settings.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/prep"
-	"github.com/arrestcast/arrestcast/shared/recipe"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/prep"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
 
 // The seed's settings.

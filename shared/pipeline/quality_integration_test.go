@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/repo"
+
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // TestModelQuality2017 runs the whole chain in-process on the real 2017
 // year, as cmd/pipeline does, and holds the model to the bar on the
 // 20 % test split: the seed's XGBoost figures, ROC-AUC ≥ 0.892 and average
 // precision ≥ 0.776. Measured with gbt's defaults: 0.8935–0.8943 and
-// 0.7786–0.7793 over seeds 1–3 (shared/gbt DefaultParams).
+// 0.7786–0.7793 over seeds 1–3 (shared/ml/gbt DefaultParams).
 func TestModelQuality2017(t *testing.T) {
-	root := "../.."
-	crimes := filepath.Join(root, "data/chicago/crimes_2017.csv.gz")
-	stations := filepath.Join(root, "data/chicago/police_stations.csv")
+	crimes, stations := repo.Path(repo.Crimes2017), repo.Path(repo.Stations)
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

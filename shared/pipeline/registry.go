@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/metrics"
-	"github.com/arrestcast/arrestcast/shared/recipe"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/metrics"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // ModelRegistry registers train's models in PostgreSQL and applies the

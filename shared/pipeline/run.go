@@ -17,9 +17,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/store"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Env is what steps run against.

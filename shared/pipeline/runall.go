@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/faas"
 )
 
 // RunAll runs one run date's steps in-process, one after another, as the
@@ -31,7 +31,7 @@ func RunAll(ctx context.Context, env *Env, date time.Time, from, to string, befo
 			before(step)
 		}
 		t := time.Now()
-		res := Execute(ctx, env, step, Invocation{Kind: trigger.Manual, Date: date})
+		res := Execute(ctx, env, step, Invocation{Kind: faas.Manual, Date: date})
 		if after != nil {
 			after(step, res, time.Since(t))
 		}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/hugeheap"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/platform/hugeheap"
 )
 
 // Service is a step behind an OpenFaaS handler: it parses the trigger,
@@ -29,35 +29,35 @@ type Service struct {
 
 // NewService returns the service of one step.
 func NewService(step string) *Service {
-	hugeheap.Enable() // a step is a burst of fresh memory: see shared/hugeheap
+	hugeheap.Enable() // a step is a burst of fresh memory: see shared/platform/hugeheap
 	return &Service{Step: step, Connect: func(ctx context.Context) (*Env, error) { return NewEnv(ctx, step) }}
 }
 
 // Handle answers one call.
 func (s *Service) Handle(req handler.Request) handler.Response {
-	tr, perr := trigger.Parse(req)
+	tr, perr := faas.Parse(req)
 	if perr != nil {
-		return trigger.Fail(perr)
+		return faas.Fail(perr)
 	}
-	if tr.Kind == trigger.Probe {
-		return trigger.JSON(http.StatusOK, map[string]string{"status": "ok", "step": s.Step})
+	if tr.Kind == faas.Probe {
+		return faas.JSON(http.StatusOK, map[string]string{"status": "ok", "step": s.Step})
 	}
-	cronAllowed := tr.Kind == trigger.Cron && s.Step == "download"
+	cronAllowed := tr.Kind == faas.Cron && s.Step == "download"
 	if !cronAllowed {
 		token, err := s.pipelineToken()
 		if err != nil {
-			return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"})
+			return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "pipeline token is not configured"})
 		}
-		if !trigger.Authorize(req.Header, token) {
-			return trigger.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"})
+		if !faas.Authorize(req.Header, token) {
+			return faas.JSON(http.StatusUnauthorized, map[string]string{"error": "missing or wrong pipeline token"})
 		}
 	}
-	if tr.Kind == trigger.Cron && s.Step != "download" {
-		return trigger.Fail(&trigger.Error{Status: http.StatusBadRequest, Message: "only download runs on the cron trigger"})
+	if tr.Kind == faas.Cron && s.Step != "download" {
+		return faas.Fail(&faas.Error{Status: http.StatusBadRequest, Message: "only download runs on the cron trigger"})
 	}
-	if st, _ := chain.Lookup(s.Step); tr.Kind == trigger.Event && !st.Matches(tr.Bucket, tr.Key) {
+	if st, _ := chain.Lookup(s.Step); tr.Kind == faas.Event && !st.Matches(tr.Bucket, tr.Key) {
 		// Acknowledged, so MinIO does not retry it; nothing is read.
-		return trigger.JSON(http.StatusOK, Result{Step: s.Step, Outcome: "ignored", Reason: "not a key this step listens to"})
+		return faas.JSON(http.StatusOK, Result{Step: s.Step, Outcome: "ignored", Reason: "not a key this step listens to"})
 	}
 	ctx := req.Context()
 	if ctx == nil {
@@ -65,10 +65,10 @@ func (s *Service) Handle(req handler.Request) handler.Response {
 	}
 	env, err := s.connect(ctx)
 	if err != nil {
-		return trigger.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store or database unavailable; retry"})
+		return faas.JSON(http.StatusServiceUnavailable, map[string]string{"error": "store or database unavailable; retry"})
 	}
 	res := Execute(ctx, env, s.Step, Invocation{Kind: tr.Kind, Bucket: tr.Bucket, Key: tr.Key, ETag: tr.ETag, Date: tr.AsOf, From: tr.From, To: tr.To})
-	return trigger.JSON(res.Status, res)
+	return faas.JSON(res.Status, res)
 }
 
 // pipelineToken reads the token secret on every call: a small file read,
@@ -111,5 +111,5 @@ func (s *Service) Token(req handler.Request) (ok bool, configured bool) {
 	if err != nil {
 		return false, false
 	}
-	return trigger.Authorize(req.Header, token), true
+	return faas.Authorize(req.Header, token), true
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/store"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Admin is what setup needs of the object store (MinIO implements it).

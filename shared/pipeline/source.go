@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/geo"
-	"github.com/arrestcast/arrestcast/shared/socrata"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/platform/socrata"
 )
 
 // Source is where download gets crimes and police stations.

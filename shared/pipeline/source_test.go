@@ -13,15 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/socrata"
-	"github.com/arrestcast/arrestcast/shared/socrata/standin"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/internal/repo"
+
+	"github.com/arrestcast/arrestcast/internal/standin"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/platform/socrata"
 )
 
 // The portal source reads the API's CSV (the default) and its JSON into the
 // same table and the same stations.
 func TestPortalSourceCSVIsJSON(t *testing.T) {
-	f, err := os.Open("../../data/chicago/crimes_2017.csv.gz")
+	f, err := os.Open(repo.Path(repo.Crimes2017))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestPortalSourceCSVIsJSON(t *testing.T) {
 		head.Write(sc.Bytes())
 		head.WriteByte('\n')
 	}
-	stations, err := os.ReadFile("../../data/chicago/police_stations.csv")
+	stations, err := os.ReadFile(repo.Path(repo.Stations))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,15 +16,15 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/arrestcast/arrestcast/shared/artifact"
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/crime"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/faas"
+	"github.com/arrestcast/arrestcast/shared/model"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/recipe"
-	"github.com/arrestcast/arrestcast/shared/runs"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/table"
-	"github.com/arrestcast/arrestcast/shared/trigger"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // in returns the fixture reporting to t (a subtest).
@@ -247,7 +247,7 @@ func checkTrain(f *fixture, d time.Time, m *pipeline.Manifest, wantVersion int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := artifact.Load(b)
+	p, err := model.Load(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func (f *fixture) reference(d time.Time) map[string]*pipeline.Manifest {
 	env.Tracker, env.Registry, env.DB = nil, nil, nil
 	out := map[string]*pipeline.Manifest{}
 	for _, step := range chainSteps() {
-		res := pipeline.Execute(f.ctx, &env, step, pipeline.Invocation{Kind: trigger.Manual, Date: d})
+		res := pipeline.Execute(f.ctx, &env, step, pipeline.Invocation{Kind: faas.Manual, Date: d})
 		if res.Outcome != "done" {
 			f.t.Fatalf("reference %s: %+v", step, res)
 		}

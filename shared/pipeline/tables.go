@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/arrestcast/arrestcast/shared/crime"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/table"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // BinaryExt ends the keys of tables kept in table's binary format: the

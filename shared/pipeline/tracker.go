@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
 // RunsTracker adapts the PostgreSQL run-tracking tables to the runner.

@@ -7,16 +7,16 @@ import (
 	"math"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/artifact"
-	"github.com/arrestcast/arrestcast/shared/gbt"
-	"github.com/arrestcast/arrestcast/shared/geo"
-	"github.com/arrestcast/arrestcast/shared/linear"
-	"github.com/arrestcast/arrestcast/shared/metrics"
-	"github.com/arrestcast/arrestcast/shared/prep"
-	"github.com/arrestcast/arrestcast/shared/recipe"
-	"github.com/arrestcast/arrestcast/shared/store"
-	"github.com/arrestcast/arrestcast/shared/table"
-	"github.com/arrestcast/arrestcast/shared/tune"
+	"github.com/arrestcast/arrestcast/shared/data/geo"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/gbt"
+	"github.com/arrestcast/arrestcast/shared/ml/linear"
+	"github.com/arrestcast/arrestcast/shared/ml/metrics"
+	"github.com/arrestcast/arrestcast/shared/ml/prep"
+	"github.com/arrestcast/arrestcast/shared/ml/tune"
+	"github.com/arrestcast/arrestcast/shared/model"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 func init() { Register("train", Train) }
@@ -47,7 +47,7 @@ type Candidate struct {
 type TrainOutcome struct {
 	Chosen     *Candidate
 	Baseline   *Candidate
-	Artifact   *artifact.Artifact
+	Artifact   *model.Artifact
 	Key        string
 	MaxSkew    float64 // largest |p(artifact on raw records) − p(in training)| on the test set
 	Version    int
@@ -146,12 +146,12 @@ func Train(ctx context.Context, r *Run) error {
 	if better(baseline.Report, trees.Report) {
 		chosen = baseline
 	}
-	a := &artifact.Artifact{
-		Format: artifact.Format, RunDate: day(d), Algorithm: chosen.Algorithm, Threshold: Threshold,
+	a := &model.Artifact{
+		Format: model.Format, RunDate: day(d), Algorithm: chosen.Algorithm, Threshold: Threshold,
 		Stations: stations, Recipe: rc, GBT: chosen.GBT, LogReg: chosen.LogReg,
 		Metrics: summary(chosen.Report), CodeVersion: r.Env.Version, CreatedAt: time.Now().UTC(),
 	}
-	pred, err := artifact.New(a)
+	pred, err := model.New(a)
 	if err != nil {
 		return fmt.Errorf("assemble artifact: %w", err)
 	}
@@ -279,7 +279,7 @@ func (r *Run) loadRecipe(ctx context.Context) (*recipe.Recipe, []geo.Station, er
 }
 
 // predictTable scores every row of an enriched table through a predictor.
-func predictTable(p *artifact.Predictor, t *table.Table) ([]float64, error) {
+func predictTable(p *model.Predictor, t *table.Table) ([]float64, error) {
 	rd, err := recipe.NewReader(t)
 	if err != nil {
 		return nil, fmt.Errorf("raw test set: %w", err)
@@ -341,7 +341,7 @@ func fitTrees(ctx context.Context, Xtr [][]float64, ytr []uint8, Xte [][]float64
 			importance[n] = imp.Gain[j]
 		}
 	}
-	return &Candidate{Algorithm: artifact.GBT, Params: p, Report: rep, Proba: proba, GBT: m, Tuning: tuning, Importance: importance}, nil
+	return &Candidate{Algorithm: model.GBT, Params: p, Report: rep, Proba: proba, GBT: m, Tuning: tuning, Importance: importance}, nil
 }
 
 func fitBaseline(ctx context.Context, Xtr [][]float64, ytr []uint8, Xte [][]float64, yte []uint8, names []string) (*Candidate, error) {
@@ -365,14 +365,14 @@ func fitBaseline(ctx context.Context, Xtr [][]float64, ytr []uint8, Xte [][]floa
 	if err != nil {
 		return nil, &Permanent{fmt.Errorf("evaluate logistic regression: %w", err)}
 	}
-	return &Candidate{Algorithm: artifact.LogReg, Params: opt, Report: rep, Proba: proba, LogReg: m}, nil
+	return &Candidate{Algorithm: model.LogReg, Params: opt, Report: rep, Proba: proba, LogReg: m}, nil
 }
 
 // loadArtifact reads a registered model's artifact.
-func loadArtifact(ctx context.Context, st store.Store, bucket, key string) (*artifact.Predictor, error) {
+func loadArtifact(ctx context.Context, st store.Store, bucket, key string) (*model.Predictor, error) {
 	b, _, err := store.GetBytes(ctx, st, bucket, key, 256<<20)
 	if err != nil {
 		return nil, err
 	}
-	return artifact.Load(b)
+	return model.Load(b)
 }

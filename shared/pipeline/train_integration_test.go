@@ -20,8 +20,8 @@ import (
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/pipeline"
-	"github.com/arrestcast/arrestcast/shared/registry"
-	"github.com/arrestcast/arrestcast/shared/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
 // flakyDB is the registry's database with one statement made to fail, as a

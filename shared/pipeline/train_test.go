@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/shared/gbt"
+	"github.com/arrestcast/arrestcast/shared/ml/gbt"
 )
 
 // Budget 0 (Options.NoSearch) fits gbt's defaults once: no search trials.

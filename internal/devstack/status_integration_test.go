@@ -1,0 +1,77 @@
+//go:build integration
+
+package devstack
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arrestcast/arrestcast/internal/testenv"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+)
+
+// TestRunsStatusReadsTheTracker records step runs with shared/platform/runs' Tracker
+// and reads them back through RunsStatus, as `make status` and the demo do.
+func TestRunsStatusReadsTheTracker(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := t.Context()
+
+	// Before any function migrated the schema: no runs, no error.
+	got, err := RunsStatus{URL: pg.URL}.Status(ctx, 5)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("empty database: %v %v", got, err)
+	}
+
+	pool, err := runs.Connect(ctx, pg.URL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tr := runs.New(pool, runs.Options{CodeVersion: "test"})
+	if err := tr.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2017, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range []struct {
+		step    string
+		in, out int64
+		fail    string
+	}{{"download", 0, 240000, ""}, {"merge", 240000, 239000, ""}, {"enrich", 239000, 236000, "boom"}} {
+		run, outcome, err := tr.Begin(ctx, date, s.step, []runs.Ref{{Bucket: "data", Key: s.step + "/in", ETag: "e"}}, time.Minute)
+		if err != nil || outcome != runs.Started {
+			t.Fatalf("begin %s: %v %v", s.step, outcome, err)
+		}
+		if s.fail != "" {
+			if err := tr.Fail(ctx, run, errString(s.fail), false); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := tr.Finish(ctx, run, runs.Stats{RowsIn: s.in, RowsOut: s.out}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = RunsStatus{URL: pg.URL}.Status(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RunDate != "2017-12-01" || len(got[0].Steps) != 3 {
+		t.Fatalf("runs %+v", got)
+	}
+	steps := got[0].Steps
+	if steps[0].Step != "download" || steps[0].Status != "done" || steps[0].RowsOut != 240000 ||
+		steps[1].Step != "merge" || steps[1].RowsIn != 240000 || steps[2].Status != "failed" || !strings.Contains(steps[2].Error, "boom") {
+		t.Errorf("steps %+v", steps)
+	}
+	var out bytes.Buffer
+	PrintRuns(&out, got)
+	if !strings.Contains(out.String(), "merge") || !strings.Contains(out.String(), "239000") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

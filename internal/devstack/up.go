@@ -1,0 +1,502 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arrestcast/arrestcast/internal/stackfile"
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/config"
+)
+
+// Service is one process `up` started.
+type Service struct {
+	ProcRef
+	Addr string `json:"addr,omitempty"`
+	URL  string `json:"url,omitempty"`
+	Log  string `json:"log,omitempty"`
+}
+
+// PostgresService is the private cluster.
+type PostgresService struct {
+	Service
+	Data     string `json:"data"`
+	Database string `json:"database"`
+	RunAs    string `json:"run_as,omitempty"`
+}
+
+// StackState is .dev/stack.json: what `up` started, for `down`, `status`,
+// `logs`, `invoke` and an end-to-end test.
+type StackState struct {
+	Started   time.Time        `json:"started"`
+	Root      string           `json:"root"`
+	Gateway   Service          `json:"gateway"` // served by the daemon
+	Auth      GatewayAuth      `json:"gateway_auth"`
+	Daemon    *Service         `json:"daemon,omitempty"`
+	MinIO     *Service         `json:"minio,omitempty"`
+	Console   string           `json:"minio_console,omitempty"`
+	Postgres  *PostgresService `json:"postgres,omitempty"`
+	Socrata   *Service         `json:"socrata,omitempty"`
+	Functions []FunctionState  `json:"functions"`
+	Cron      []CronState      `json:"cron"`
+	Secrets   string           `json:"secrets"`
+}
+
+// GatewayAuth says where the gateway's basic auth credentials are.
+type GatewayAuth struct {
+	User         string `json:"user"`
+	PasswordFile string `json:"password_file"`
+}
+
+// ErrAlreadyUp is returned by Up when the stack already runs.
+var ErrAlreadyUp = errors.New("the local stack is already up")
+
+// ReadStackState reads .dev/stack.json.
+func ReadStackState(c *Config) (*StackState, error) {
+	var st StackState
+	if err := readJSONFile(c.Path("stack.json"), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// UpOptions configure Up.
+type UpOptions struct {
+	Out io.Writer
+	// DaemonBin is an executable that runs RunDaemon for `daemon -root DIR`
+	// (cmd/devstack); default: the running executable. It is copied to
+	// .dev/bin/devstack first (go run deletes its own binary on exit).
+	DaemonBin string
+	NoBuild   bool // do not build stale functions first
+}
+
+// Up starts the stack in the background: PostgreSQL, the Socrata stand-in,
+// the daemon (gateway, functions, cron) and MinIO, in that order (MinIO
+// probes its webhook targets on the gateway as it starts). On failure it
+// stops what it started.
+func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if st, err := ReadStackState(c); err == nil {
+		if st.Daemon != nil && st.Daemon.Alive() {
+			return st, ErrAlreadyUp
+		}
+		fmt.Fprintln(out, "stack.json names a stack that no longer runs: cleaning it up first")
+		if err := Down(ctx, c, out); err != nil {
+			return nil, fmt.Errorf("clean up the previous stack: %w", err)
+		}
+	}
+	f, err := stackfile.Load(c.StackFile, c.Lookup)
+	if err != nil {
+		return nil, err
+	}
+	gwAddr, _ := c.GatewayAddr()
+	ports := map[string]string{"gateway (OPENFAAS_URL)": gwAddr, "MinIO (MINIO_ADDRESS)": c.MinIOAddress,
+		"MinIO console (MINIO_CONSOLE_ADDRESS)": c.MinIOConsoleAddress, "PostgreSQL (POSTGRES_PORT)": "127.0.0.1:" + strconv.Itoa(c.PostgresPort)}
+	if StandinAvailable(c) {
+		ports["Socrata stand-in (SOCRATA_ADDRESS)"] = c.SocrataAddress
+	}
+	for _, what := range sortedKeys(ports) {
+		if !PortFree(ports[what]) {
+			return nil, fmt.Errorf("%s: %s is already in use by another program: stop it or change the port in .env", what, ports[what])
+		}
+	}
+	for _, d := range []string{c.Dev, c.Path("logs"), c.Path("functions"), c.Path("bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort)
+	if err != nil {
+		return nil, err
+	}
+	pgPassword, err := postgresPassword(c, pg)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteSecrets(c.Path("secrets"), SecretValues(c, pg.URL(pgPassword, pg.Database))); err != nil {
+		return nil, err
+	}
+
+	if !o.NoBuild {
+		if err := BuildFunctions(ctx, c, f, out); err != nil {
+			return nil, err
+		}
+	}
+
+	var undo []func()
+	rollback := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	st := &StackState{
+		Started: time.Now().UTC(), Root: c.Root,
+		Gateway: Service{Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")},
+		Auth:    GatewayAuth{User: AdminUser, PasswordFile: c.Path("secrets", SecretBasicAuthPassword)},
+		Secrets: c.Path("secrets"),
+	}
+
+	// PostgreSQL
+	if !pg.Initialized() {
+		fmt.Fprintf(out, "postgres: creating the cluster in %s (as user %s)\n", pg.DataDir(), orSelf(pg.RunAs))
+		if err := pg.Init(ctx, pgPassword); err != nil {
+			return nil, err
+		}
+	}
+	ref, err := pg.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { _ = pg.Stop(context.Background()) })
+	if err := pg.EnsureDatabase(ctx, pgPassword); err != nil {
+		rollback()
+		return nil, err
+	}
+	st.Postgres = &PostgresService{
+		Service: Service{ProcRef: ref, Addr: "127.0.0.1:" + strconv.Itoa(c.PostgresPort), URL: redactURL(pg.URL(pgPassword, pg.Database)), Log: pg.Log},
+		Data:    pg.DataDir(), Database: pg.Database, RunAs: pg.RunAs,
+	}
+	fmt.Fprintf(out, "postgres: %s (database %s; the full URL is the secret %s)\n", st.Postgres.Addr, pg.Database, config.SecretDatabaseURL)
+
+	// Socrata stand-in
+	if StandinAvailable(c) {
+		d, err := StartStandin(ctx, c)
+		if err != nil {
+			rollback()
+			return nil, err
+		}
+		undo = append(undo, func() { _ = d.Ref.Stop(10 * time.Second) })
+		st.Socrata = &Service{ProcRef: d.Ref, Addr: c.SocrataAddress, URL: c.SocrataBaseURL(), Log: c.Path("logs", "socrata.log")}
+		fmt.Fprintf(out, "socrata stand-in: %s (2017 crimes, police stations)\n", st.Socrata.URL)
+	} else {
+		fmt.Fprintf(out, "socrata stand-in: not started: %s does not exist yet, so download cannot fetch data\n", StandinSource(c))
+	}
+
+	// The daemon: gateway, functions, cron.
+	d, err := startDaemon(ctx, c, o.DaemonBin)
+	if err != nil {
+		rollback()
+		return nil, err
+	}
+	undo = append(undo, func() { _ = d.Ref.Stop(90 * time.Second) })
+	st.Daemon = &Service{ProcRef: d.Ref, Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")}
+	st.Gateway.ProcRef = d.Ref
+	ds, err := waitDaemon(ctx, c, d, 90*time.Second)
+	if err != nil {
+		rollback()
+		return nil, err
+	}
+	st.Functions, st.Cron = ds.Functions, ds.Cron
+
+	// MinIO last: at start it probes each webhook target (HEAD on the gateway).
+	m, err := StartMinIO(ctx, c)
+	if err != nil {
+		rollback()
+		return nil, err
+	}
+	st.MinIO = &Service{ProcRef: m.Ref, Addr: c.MinIOAddress, URL: "http://" + c.MinIOAddress, Log: c.Path("logs", "minio.log")}
+	st.Console = "http://" + c.MinIOConsoleAddress
+	fmt.Fprintf(out, "minio: %s (console %s), webhook targets for %d chained functions\n", st.MinIO.URL, st.Console, len(chain.Evented()))
+
+	if err := writeJSONFile(c.Path("stack.json"), st); err != nil {
+		undo = append(undo, func() { _ = m.Ref.Stop(20 * time.Second) })
+		rollback()
+		return nil, fmt.Errorf("write stack.json: %w", err)
+	}
+	return st, nil
+}
+
+func orSelf(u string) string {
+	if u == "" {
+		return "the current user"
+	}
+	return u
+}
+
+// postgresPassword is the cluster's password: the one in the existing
+// database-URL secret for an existing cluster, a new one for a new cluster.
+func postgresPassword(c *Config, pg *Postgres) (string, error) {
+	if !pg.Initialized() {
+		return randomHex(16), nil
+	}
+	raw, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
+	if err == nil {
+		if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				return pw, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("postgres: the cluster in %s exists but its password (secret %s) is gone: remove %s to start afresh",
+		pg.DataDir(), config.SecretDatabaseURL, pg.Dir)
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
+func startDaemon(ctx context.Context, c *Config, bin string) (*Detached, error) {
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+		bin = exe
+	}
+	dst := c.Path("bin", "devstack")
+	if abs, _ := filepath.Abs(bin); abs != dst {
+		if err := copyExecutable(bin, dst); err != nil {
+			return nil, fmt.Errorf("daemon: copy %s: %w", bin, err)
+		}
+	}
+	_ = os.Remove(c.Path("daemon.json"))
+	// The daemon reads .env and this environment itself (so OPENFAAS_URL=...
+	// make dev works); the functions get only what stack.yml gives them.
+	d, err := StartDetached(c.Path("logs", "devstack.log"), c.Root, os.Environ(), nil, dst, "daemon", "-root", c.Root)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return d, nil
+}
+
+func waitDaemon(ctx context.Context, c *Config, d *Detached, timeout time.Duration) (*DaemonState, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if ds, err := ReadDaemonState(c); err == nil && ds.Ready && ds.Pid == d.Ref.Pid {
+			return ds, nil
+		}
+		select {
+		case err := <-d.Exited:
+			return nil, fmt.Errorf("daemon exited at start: %v\n%s", err, Tail(c.Path("logs", "devstack.log"), 15))
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("daemon not ready after %s (log: %s)", timeout, c.Path("logs", "devstack.log"))
+		}
+	}
+}
+
+// Down stops the stack: the daemon (its functions get SIGTERM and exit after
+// healthcheck_interval), MinIO, the stand-in, PostgreSQL (pg_ctl stop -m
+// fast); checks every port is free and removes stack.json. Leftovers of a
+// crashed stack (no stack.json) are stopped too.
+func Down(ctx context.Context, c *Config, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	st, stErr := ReadStackState(c)
+	ds, _ := ReadDaemonState(c)
+	if stErr != nil && !errors.Is(stErr, fs.ErrNotExist) {
+		return stErr
+	}
+	var problems []string
+	gwAddr, _ := c.GatewayAddr()
+	ports := []string{gwAddr, c.MinIOAddress, c.MinIOConsoleAddress, "127.0.0.1:" + strconv.Itoa(c.PostgresPort)}
+	if ds != nil {
+		for _, fn := range ds.Functions {
+			if fn.Addr != "" {
+				ports = append(ports, fn.Addr)
+			}
+		}
+	}
+
+	// The daemon, from stack.json or, after a crash of `up`, daemon.json.
+	var daemon *ProcRef
+	switch {
+	case st != nil && st.Daemon != nil:
+		daemon = &st.Daemon.ProcRef
+	case ds != nil && cmdlineHas(ds.Pid, "daemon"):
+		r := RefOf(ds.Pid)
+		daemon = &r
+	}
+	if daemon != nil && daemon.Alive() {
+		fmt.Fprintf(out, "stopping the daemon (pid %d): gateway, cron, functions\n", daemon.Pid)
+		if err := daemon.Stop(90 * time.Second); err != nil {
+			problems = append(problems, "daemon: "+err.Error())
+		}
+	}
+	if st != nil && st.MinIO != nil && st.MinIO.Alive() {
+		fmt.Fprintf(out, "stopping minio (pid %d)\n", st.MinIO.Pid)
+		if err := st.MinIO.Stop(20 * time.Second); err != nil {
+			problems = append(problems, "minio: "+err.Error())
+		}
+	}
+	if st != nil && st.Socrata != nil {
+		ports = append(ports, st.Socrata.Addr)
+		if st.Socrata.Alive() {
+			fmt.Fprintf(out, "stopping the socrata stand-in (pid %d)\n", st.Socrata.Pid)
+			if err := st.Socrata.Stop(10 * time.Second); err != nil {
+				problems = append(problems, "socrata stand-in: "+err.Error())
+			}
+		}
+	}
+	if pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort); err == nil && pg.Running() {
+		fmt.Fprintln(out, "stopping postgres (pg_ctl stop -m fast)")
+		if err := pg.Stop(ctx); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if busy := WaitPortsFree(ports, 15*time.Second); len(busy) > 0 {
+		problems = append(problems, "ports still in use: "+strings.Join(busy, ", "))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("down: %s", strings.Join(problems, "; "))
+	}
+	for _, p := range []string{c.Path("stack.json"), c.Path("daemon.json")} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if st == nil && daemon == nil {
+		fmt.Fprintln(out, "the local stack was not running")
+	} else {
+		fmt.Fprintln(out, "stopped; ports free:", strings.Join(dedupe(ports), " "))
+	}
+	return nil
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// cmdlineHas reports whether a live process's command line holds s.
+func cmdlineHas(pid int, s string) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	return strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), s)
+}
+
+// Tail returns the last n lines of a file ("" if unreadable).
+func Tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// BuildFunctions builds, with cmd/faasbuild (the template's Dockerfile build
+// stage: gofmt, go test, go build), every function whose handler folder
+// exists and whose binary is older than its sources. Functions not written
+// yet are reported and skipped; a failed build is reported and the others go on.
+func BuildFunctions(ctx context.Context, c *Config, f *stackfile.File, out io.Writer) error {
+	stale, missing, err := StaleFunctions(c, f)
+	if err != nil {
+		return err
+	}
+	for _, n := range missing {
+		fmt.Fprintf(out, "build: %s has no handler folder yet (%s): not deployed\n", n, f.Functions[n].Handler)
+	}
+	if len(stale) == 0 {
+		fmt.Fprintln(out, "build: every function is up to date")
+		return nil
+	}
+	fmt.Fprintf(out, "build: faasbuild verify %s (gofmt, go test, go build per function)\n", strings.Join(stale, " "))
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", "./cmd/faasbuild", "-f", c.StackFile, "verify"}, stale...)...)
+	cmd.Dir = c.Root
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fmt.Fprintf(out, "build: some functions failed (%v): they are not deployed; the others are\n", err)
+	}
+	return nil
+}
+
+// StaleFunctions lists the functions to (re)build: handler folder present and
+// build/<fn>/handler missing or older than anything it is built from.
+func StaleFunctions(c *Config, f *stackfile.File) (stale, missing []string, err error) {
+	shared := []string{c.StackFile}
+	for _, p := range f.Configuration.Copy {
+		shared = append(shared, f.Path(p))
+	}
+	for _, name := range f.Names() {
+		fn := f.Functions[name]
+		handler := f.Path(fn.Handler)
+		if _, err := os.Stat(handler); err != nil {
+			missing = append(missing, name)
+			continue
+		}
+		bin, err := os.Stat(filepath.Join(c.Root, "build", name, "handler"))
+		if err != nil {
+			stale = append(stale, name)
+			continue
+		}
+		inputs := append([]string{handler, f.Path(filepath.Join("template", fn.Lang))}, shared...)
+		newest, err := newestMod(inputs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if newest.After(bin.ModTime()) {
+			stale = append(stale, name)
+		}
+	}
+	return stale, missing, nil
+}
+
+func newestMod(paths []string) (time.Time, error) {
+	var newest time.Time
+	for _, root := range paths {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			if info.ModTime().After(newest) {
+				newest = info.ModTime()
+			}
+			return nil
+		})
+		if err != nil {
+			return newest, err
+		}
+	}
+	return newest, nil
+}
