@@ -72,10 +72,10 @@ func TestSingleSplitThresholdAndLeafValues(t *testing.T) {
 	if math.Abs(l.value-wantL) > 1e-12 || math.Abs(r.value-wantR) > 1e-12 {
 		t.Fatalf("leaves %v, %v; want %v, %v", l.value, r.value, wantL, wantR)
 	}
-	if got := m.PredictRaw([]float64{49.4}); got != wantL {
+	if got := m.PredictMargin([]float64{49.4}); got != wantL {
 		t.Fatalf("raw(49.4) = %v, want %v", got, wantL)
 	}
-	if got := m.PredictRaw([]float64{49.6}); got != wantR {
+	if got := m.PredictMargin([]float64{49.6}); got != wantR {
 		t.Fatalf("raw(49.6) = %v, want %v", got, wantR)
 	}
 }
@@ -117,8 +117,8 @@ func TestMissingValuesFollowLearnedDefault(t *testing.T) {
 		if label == 0 {
 			same = []float64{0}
 		}
-		if m.PredictRaw(nan) != m.PredictRaw(same) {
-			t.Fatalf("nan label %d: NaN scored %v, want the %v side's %v", label, m.PredictRaw(nan), same, m.PredictRaw(same))
+		if m.PredictMargin(nan) != m.PredictMargin(same) {
+			t.Fatalf("nan label %d: NaN scored %v, want the %v side's %v", label, m.PredictMargin(nan), same, m.PredictMargin(same))
 		}
 	}
 
@@ -150,8 +150,8 @@ func TestMissingValuesFollowLearnedDefault(t *testing.T) {
 		y = append(y, uint8(min(1, i/80)))
 	}
 	m = mustFit(t, [][]float64{x}, y, p)
-	if thr := m.view(0, 0).threshold; thr != 79.5 || m.PredictRaw(nan) != m.PredictRaw([]float64{0}) {
-		t.Fatalf("no missing in training: threshold %v, NaN scored %v, left side %v", thr, m.PredictRaw(nan), m.PredictRaw([]float64{0}))
+	if thr := m.view(0, 0).threshold; thr != 79.5 || m.PredictMargin(nan) != m.PredictMargin([]float64{0}) {
+		t.Fatalf("no missing in training: threshold %v, NaN scored %v, left side %v", thr, m.PredictMargin(nan), m.PredictMargin([]float64{0}))
 	}
 }
 
@@ -227,7 +227,7 @@ func TestJSONRoundTripBitIdentical(t *testing.T) {
 	row := make([]float64, len(X))
 	for i := 0; i < len(y); i++ {
 		rowOf(X, i, row)
-		if a, c := m.PredictRaw(row), back.PredictRaw(row); math.Float64bits(a) != math.Float64bits(c) {
+		if a, c := m.PredictMargin(row), back.PredictMargin(row); math.Float64bits(a) != math.Float64bits(c) {
 			t.Fatalf("row %d: %v before, %v after", i, a, c)
 		}
 	}
@@ -235,7 +235,7 @@ func TestJSONRoundTripBitIdentical(t *testing.T) {
 		for j := range row {
 			row[j] = v
 		}
-		if a, c := m.PredictRaw(row), back.PredictRaw(row); math.Float64bits(a) != math.Float64bits(c) {
+		if a, c := m.PredictMargin(row), back.PredictMargin(row); math.Float64bits(a) != math.Float64bits(c) {
 			t.Fatalf("all %v: %v before, %v after", v, a, c)
 		}
 	}
@@ -663,7 +663,7 @@ func TestTrainingMarginsMatchPredictions(t *testing.T) {
 	want := make([]float64, n)
 	row := make([]float64, len(X))
 	for i := range want {
-		want[i] = m.PredictRaw(rowOf(X, i, row))
+		want[i] = m.PredictMargin(rowOf(X, i, row))
 	}
 	slices.Sort(got)
 	slices.Sort(want)

@@ -100,7 +100,7 @@ func (m *Model) FeatureImportance() Importance {
 
 // step moves one level down from node i of the tree rooted at base. It reads through unsafe pointers:
 // the checks are done once, not per step — node indices never leave their tree (children are validated
-// to lie inside it, leaves point to themselves) and PredictRaw checks the row holds every feature the
+// to lie inside it, leaves point to themselves) and PredictMargin checks the row holds every feature the
 // nodes can name.
 func step(np, rp unsafe.Pointer, base, i int) int {
 	n := *(*node)(unsafe.Add(np, uintptr(i)*8))
@@ -126,9 +126,9 @@ func stepNaN(np, rp unsafe.Pointer, base, i int) int {
 	return base + int(n.bits&offMask+r)
 }
 
-// PredictRaw returns the margin (log-odds) for one row. It panics when len(row) < NumFeatures().
+// PredictMargin returns the margin (log-odds) for one row. It panics when len(row) < NumFeatures().
 // It does not allocate.
-func (m *Model) PredictRaw(row []float64) float64 {
+func (m *Model) PredictMargin(row []float64) float64 {
 	if len(row) < m.numFeatures {
 		panic(fmt.Sprintf("gbt: row of %d values, model needs %d", len(row), m.numFeatures))
 	}
@@ -230,7 +230,7 @@ func (m *Model) walkNaN(row []float64) float64 {
 
 // PredictProba returns P(y = 1) for one row; len(row) must be at least NumFeatures(). It does not allocate.
 func (m *Model) PredictProba(row []float64) float64 {
-	return sigmoid(m.PredictRaw(row))
+	return sigmoid(m.PredictMargin(row))
 }
 
 // PredictProbaBatch scores every row of the column-major matrix X in parallel (GOMAXPROCS goroutines);
@@ -260,7 +260,7 @@ func (m *Model) PredictProbaBatchThreads(X [][]float64, threads int) ([]float64,
 			for j, col := range X {
 				row[j] = col[i]
 			}
-			out[i] = sigmoid(m.PredictRaw(row))
+			out[i] = sigmoid(m.PredictMargin(row))
 		}
 	})
 	return out, nil

@@ -46,27 +46,9 @@ type Params struct {
 	Seed    uint64 `json:"seed"`
 }
 
-// DefaultParams are the parameters chosen on the prepared 2017 Chicago data (189,159 balanced training
-// rows × 9 features, 20 % test split of 52,242 rows): leaf-wise trees of at most 255 leaves, learning rate
-// 0.05, 250 rounds, min child weight 3, lambda 1, each tree on 5 of the 9 features (ColsampleTree 0.5,
-// rounded), bin edges from all rows. Test ROC-AUC 0.8935–0.8943 and average precision 0.7786–0.7793 for
-// seeds 1–3 (0.7780–0.7793 over seeds 1–8; the seed now only draws the features of each tree), against
-// 0.8921–0.8925 / 0.7755–0.7757 for the previous defaults (127 leaves, learning rate 0.1, 200 rounds, min
-// child weight 10, lambda 10, all features, bin edges from 100,000 rows) and 0.8870 / 0.7698 for the
-// seed's XGBoost (depth 8, eta 0.3). One Fit takes about 1.2× the CPU of the previous defaults: 3.4–4.4 s
-// against 2.8–3.5 s with Threads 2 on the project's 2-core machine while it was shared.
-//
-// What mattered, one change at a time from the previous defaults (seed 1): sampling 5 features per tree
-// (+0.0006 AUC, +0.0006 AP); then weaker regularisation at a lower rate (min child weight 3, lambda 1,
-// rate 0.05, 400 rounds: +0.0011 / +0.0020); then bigger trees (255 leaves, which peak near 250 rounds:
-// +0.0005 / +0.0010). Neighbours (min child weight 2–5, lambda 0.5–2, 180–383 leaves, rate 0.03–0.05)
-// stay at AUC ≥ 0.8933 and AP ≥ 0.7781 for seeds 1–3. No help: more rounds or lower rates alone (the
-// old regularisation saturates at 0.892 / 0.776), row subsampling (−0.001 AP), fewer bins (127: −0.0006
-// AUC; 63: −0.003), gamma, depth-wise growth. Bin edges from all rows instead of a 100,000-row sample
-// cost no measurable time and take the seed out of binning.
-//
-// Reproduce: fit on the ML-ready train.csv of `go run ./cmd/pipeline` (run date 2018-01-01, the features
-// the pipeline selects, in its order), score test.csv with metrics.ROCAUC and metrics.AveragePrecision.
+// DefaultParams are leaf-wise trees of at most 255 leaves, learning rate 0.05, 250 rounds, min child
+// weight 3, lambda 1, each tree on half the features, bin edges from all rows: chosen on the seed's
+// prepared 2017 Chicago data (how, and the figures behind it: bench/notes/gbt-params.md).
 func DefaultParams() Params {
 	return Params{
 		NumTrees:       250,
