@@ -319,7 +319,7 @@ func fitTrees(ctx context.Context, Xtr [][]float64, ytr []uint8, Xte [][]float64
 		}
 		p, tuning = res.Best, &res
 	}
-	m, err := gbt.FitUntil(ctx, Xtr, ytr, p, fitBy)
+	m, err := gbt.FitWith(ctx, Xtr, ytr, p, gbt.Options{Deadline: fitBy})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err

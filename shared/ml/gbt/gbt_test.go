@@ -649,7 +649,7 @@ func TestTrainingMarginsMatchPredictions(t *testing.T) {
 	X, y := synthData(30000, 9, true)
 	p := DefaultParams()
 	p.NumTrees, p.Subsample, p.ColsampleTree = 25, 0.6, 0.7
-	m, tr, err := fit(context.Background(), X, y, p, time.Time{})
+	m, tr, err := fit(context.Background(), X, y, p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -676,9 +676,9 @@ func TestTrainingMarginsMatchPredictions(t *testing.T) {
 	}
 }
 
-// FitUntil keeps the trees grown before its deadline: one when it has
+// A deadline keeps the trees grown before its deadline: one when it has
 // passed already, all of Fit's (the same model) when it is far.
-func TestFitUntil(t *testing.T) {
+func TestFitDeadline(t *testing.T) {
 	X, y := synthData(2000, 11, true)
 	ctx := context.Background()
 	p := DefaultParams()
@@ -687,11 +687,11 @@ func TestFitUntil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late, err := FitUntil(ctx, X, y, p, time.Now().Add(time.Hour))
+	late, err := FitWith(ctx, X, y, p, Options{Deadline: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	past, err := FitUntil(ctx, X, y, p, time.Now().Add(-time.Second))
+	past, err := FitWith(ctx, X, y, p, Options{Deadline: time.Now().Add(-time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -709,5 +709,61 @@ func TestFitUntil(t *testing.T) {
 		if a, b := full.PredictProba(row), late.PredictProba(row); a != b {
 			t.Fatalf("row %d: %v vs %v", i, a, b)
 		}
+	}
+}
+
+// Validation rows are held out of training: the model equals one fitted
+// on the other rows alone, and its last validation loss is the log loss of
+// its own predictions on the held-out rows.
+func TestFitValidationRows(t *testing.T) {
+	X, y := synthData(3000, 5, true)
+	ctx := context.Background()
+	p := DefaultParams()
+	p.NumTrees = 15
+	var val, rest []int
+	for i := range y {
+		if i >= 2400 {
+			val = append(val, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	m, err := FitWith(ctx, X, y, p, Options{Validation: val})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Xr := make([][]float64, len(X))
+	for j := range X {
+		Xr[j] = X[j][:2400]
+	}
+	alone, err := Fit(ctx, Xr, y[:2400], p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float64, len(X))
+	loss := 0.0
+	for _, i := range append(rest[:200:200], val...) {
+		for j := range X {
+			row[j] = X[j][i]
+		}
+		a, b := m.PredictProba(row), alone.PredictProba(row)
+		if a != b {
+			t.Fatalf("row %d: %v with validation rows, %v fitted without them", i, a, b)
+		}
+		if i >= 2400 {
+			loss += logLoss(m.PredictMargin(row), y[i])
+		}
+	}
+	vl := m.ValidationLoss()
+	if len(vl) != 15 || math.Abs(vl[14]-loss/float64(len(val))) > 1e-9 {
+		t.Fatalf("validation loss %v, want last %v", vl, loss/float64(len(val)))
+	}
+	p.ValidationFraction = 0.1
+	if _, err := FitWith(ctx, X, y, p, Options{Validation: val}); err == nil {
+		t.Fatal("validation rows and validation_fraction together: no error")
+	}
+	p.ValidationFraction = 0
+	if _, err := FitWith(ctx, X, y, p, Options{Validation: []int{1, 1}}); err == nil {
+		t.Fatal("a validation row given twice: no error")
 	}
 }

@@ -45,7 +45,7 @@ type Model struct {
 	params           Params
 	bestIteration    int
 	validationLoss   []float64
-	// stoppedAtDeadline: FitUntil's deadline ended boosting (not kept in
+	// stoppedAtDeadline: the deadline of FitWith ended boosting (not kept in
 	// the model's JSON: it describes the fit, not the model).
 	stoppedAtDeadline bool
 }
@@ -68,7 +68,7 @@ func (m *Model) Params() Params { return m.params }
 // BestIteration is the 0-based round with the lowest validation log loss (the last round without early stopping).
 func (m *Model) BestIteration() int { return m.bestIteration }
 
-// StoppedAtDeadline reports that FitUntil's deadline ended boosting before
+// StoppedAtDeadline reports that the deadline of FitWith ended boosting before
 // Params().NumTrees rounds (or early stopping) did.
 func (m *Model) StoppedAtDeadline() bool { return m.stoppedAtDeadline }
 

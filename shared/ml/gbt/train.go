@@ -13,22 +13,33 @@ import (
 // Fit trains a model on the column-major matrix X (X[j][i]) and labels y (0/1). It stops with ctx's error
 // when ctx is done (checked once per round).
 func Fit(ctx context.Context, X [][]float64, y []uint8, p Params) (*Model, error) {
-	m, _, err := fit(ctx, X, y, p, time.Time{})
+	m, _, err := fit(ctx, X, y, p, Options{})
 	return m, err
 }
 
-// FitUntil is Fit that stops adding trees when the next round, as long as
-// the rounds so far took on average, would end after deadline: a caller
-// with a time limit (a function's timeout) gets the trees that fit in it
-// instead of nothing. At least one tree is grown. Model.NumTrees tells how
-// many were kept. The zero deadline is Fit.
-func FitUntil(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.Time) (*Model, error) {
-	m, _, err := fit(ctx, X, y, p, deadline)
+// Options are Fit's optional settings; the zero value is Fit's behaviour.
+type Options struct {
+	// Deadline, when set, stops adding trees when the next round, as long as
+	// the rounds so far took on average, would end after it: a caller with a
+	// time limit (a function's timeout) gets the trees that fit in it instead
+	// of nothing. At least one tree is grown; Model.NumTrees tells how many
+	// were kept and Model.StoppedAtDeadline whether the deadline stopped it.
+	Deadline time.Time
+	// Validation, when set, names the rows of X held out to watch log loss on
+	// (early stopping, Params.EarlyStoppingRounds), instead of a random
+	// stratified share (Params.ValidationFraction, which must then be 0): an
+	// out-of-time slice, say. The other rows are trained on.
+	Validation []int
+}
+
+// FitWith is Fit with options.
+func FitWith(ctx context.Context, X [][]float64, y []uint8, p Params, o Options) (*Model, error) {
+	m, _, err := fit(ctx, X, y, p, o)
 	return m, err
 }
 
-// fit is FitUntil that also hands back the trainer, whose records tests inspect.
-func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.Time) (*Model, *trainer, error) {
+// fit is FitWith that also hands back the trainer, whose records tests inspect.
+func fit(ctx context.Context, X [][]float64, y []uint8, p Params, o Options) (*Model, *trainer, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("gbt fit: %w", err)
 	}
@@ -54,7 +65,16 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.
 
 	// Hold out the validation rows first, so bin edges and the base score see training rows only.
 	var trainRows, valRows []int32
-	if p.ValidationFraction > 0 {
+	switch {
+	case o.Validation != nil:
+		if p.ValidationFraction > 0 {
+			return nil, nil, fmt.Errorf("gbt fit: validation rows given and validation_fraction %v", p.ValidationFraction)
+		}
+		var err error
+		if trainRows, valRows, err = splitRows(n, o.Validation); err != nil {
+			return nil, nil, fmt.Errorf("gbt fit: %w", err)
+		}
+	case p.ValidationFraction > 0:
 		trainRows, valRows = stratifiedHoldout(y, p.ValidationFraction, rng)
 		if len(valRows) == 0 || len(trainRows) < 2 {
 			return nil, nil, fmt.Errorf("gbt fit: validation_fraction %v leaves %d training and %d validation rows",
@@ -117,7 +137,7 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("gbt fit: round %d: %w", round, err)
 		}
-		if !deadline.IsZero() && round > 0 && time.Now().Add(time.Since(started)/time.Duration(round)).After(deadline) {
+		if !o.Deadline.IsZero() && round > 0 && time.Now().Add(time.Since(started)/time.Duration(round)).After(o.Deadline) {
 			timedOut = true
 			break
 		}
@@ -143,6 +163,32 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, deadline time.
 	}
 	m.stoppedAtDeadline = timedOut
 	return m, t, nil
+}
+
+// splitRows returns the rows of n not in val (training) and val's rows, in
+// increasing order; val must name distinct rows and leave two to train on.
+func splitRows(n int, val []int) (train, held []int32, err error) {
+	in := make([]bool, n)
+	for _, r := range val {
+		if r < 0 || r >= n {
+			return nil, nil, fmt.Errorf("validation row %d of %d", r, n)
+		}
+		if in[r] {
+			return nil, nil, fmt.Errorf("validation row %d given twice", r)
+		}
+		in[r] = true
+	}
+	for i, v := range in {
+		if v {
+			held = append(held, int32(i))
+		} else {
+			train = append(train, int32(i))
+		}
+	}
+	if len(held) == 0 || len(train) < 2 {
+		return nil, nil, fmt.Errorf("validation leaves %d training and %d validation rows", len(train), len(held))
+	}
+	return train, held, nil
 }
 
 // fitEdges learns bin upper bounds per feature from (a sample of) the training rows.
