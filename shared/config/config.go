@@ -120,3 +120,8 @@ func LoadStore() (Store, error) {
 	}
 	return s, nil
 }
+
+// Version is the code version this binary was built from, stamped at build
+// time (the template's Dockerfile and the local stack pass the git commit:
+// -ldflags "-X github.com/arrestcast/arrestcast/shared/config.Version=<commit>").
+var Version = "dev"
