@@ -1,7 +1,7 @@
 // Command pipeline runs every step of ArrestCast's chain in-process, from
 // the portal's CSV export to a trained model, over a local folder laid out
 // like the buckets (DIR/data/..., DIR/models/...), with the very code the
-// functions run (shared/pipeline.Execute). It prints per-step seconds, rows
+// functions run (shared/runner.Execute over shared/steps). It prints per-step seconds, rows
 // and peak memory, and the model's test metrics.
 //
 //	go run ./cmd/pipeline -crimes data/chicago/crimes_2017.csv.gz \
@@ -23,11 +23,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/filesource"
 	"github.com/arrestcast/arrestcast/internal/procstat"
+	"github.com/arrestcast/arrestcast/internal/steps"
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/pipeline"
+	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/platform/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
+	"github.com/arrestcast/arrestcast/shared/runner"
+	"github.com/arrestcast/arrestcast/shared/steps/train"
 )
 
 type stepResult struct {
@@ -60,7 +64,7 @@ func main() {
 	asOf := flag.String("as-of", "2018-01-01", "run date YYYY-MM-DD: the model learns from the 365 days before it")
 	out := flag.String("out", "", "output folder, laid out like the buckets (required)")
 	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
-	budget := flag.Duration("train-budget", pipeline.DefaultTrainBudget, "train's hyperparameter search budget")
+	budget := flag.Duration("train-budget", train.DefaultBudget, "train's hyperparameter search budget")
 	noSearch := flag.Bool("no-search", false, "train fits the default parameters once, without the search (like the Python reference's fixed fit)")
 	stepTimeout := flag.Duration("step-timeout", 0, "a step's time limit, as the function's exec_timeout: train stops boosting in time to finish within it (0: none)")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
@@ -97,7 +101,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, pipeline.Options{TrainBudget: *budget, NoSearch: *noSearch, StepTimeout: *stepTimeout})
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, train.Options{Budget: *budget, NoSearch: *noSearch, Limit: *stepTimeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		pprof.StopCPUProfile()
@@ -130,7 +134,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to string, date time.Time, opts pipeline.Options) (*summary, error) {
+func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to string, date time.Time, opts train.Options) (*summary, error) {
 	dir, err := store.NewDir(out)
 	if err != nil {
 		return nil, err
@@ -140,13 +144,9 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to 
 			return nil, err
 		}
 	}
-	env := &pipeline.Env{
-		Store: dir, Data: chain.DataBucket, Models: chain.ModelsBucket,
-		Source:  &pipeline.FileSource{CrimesPath: crimes, StationsPath: stations},
-		Log:     log,
-		Version: pipeline.Version,
-		Options: opts,
-	}
+	env := &runner.Env{Store: dir, Buckets: chain.DefaultBuckets, Log: log, Version: config.Version}
+	src := &filesource.Source{CrimesPath: crimes, StationsPath: stations}
+	steps := steps.All(steps.Options{Source: src, Train: opts})
 	s := &summary{AsOf: date.Format(chain.DateLayout)}
 	t0 := time.Now()
 	before := func(string) {
@@ -155,14 +155,14 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to 
 		debug.FreeOSMemory()
 		procstat.ResetPeak()
 	}
-	after := func(step string, res pipeline.Result, took time.Duration) {
+	after := func(step string, res runner.Result, took time.Duration) {
 		sr := stepResult{Step: step, Outcome: res.Outcome, Seconds: took.Seconds(), PeakMB: procstat.PeakMB()}
 		if m := res.Manifest; m != nil {
 			sr.RowsIn, sr.RowsOut, sr.Rejects = m.RowsIn, m.RowsOut, m.Rejects
-			if step == "download" {
+			if step == chain.Download {
 				s.Rows = m.RowsOut
 			}
-			if key, ok := m.Notes["artifact"].(string); ok && step == "train" {
+			if key, ok := m.Notes["artifact"].(string); ok && step == chain.Train {
 				s.Artifact = filepath.Join(out, chain.ModelsBucket, key)
 				switch n := m.Notes["trees"].(type) { // as noted, or read back from JSON
 				case int:
@@ -174,8 +174,11 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to 
 			}
 		}
 		s.Steps = append(s.Steps, sr)
+		if step == chain.Download {
+			src.Release() // later steps never fetch
+		}
 	}
-	if err := pipeline.RunAll(ctx, env, date, from, to, before, after); err != nil {
+	if err := runner.RunAll(ctx, env, steps, date, from, to, before, after); err != nil {
 		return s, err
 	}
 	s.Total = time.Since(t0).Seconds()

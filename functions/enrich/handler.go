@@ -1,16 +1,15 @@
-// Package function is ArrestCast's enrich step as an OpenFaaS function: the
-// handler parses its trigger and calls the step in shared/pipeline.
+// Package function is ArrestCast's enrich step as an OpenFaaS function: MinIO's
+// notifications, manual calls and probes go to the step in shared/steps/enrich.
 package function
 
 import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
-	"github.com/arrestcast/arrestcast/shared/pipeline"
+	"github.com/arrestcast/arrestcast/shared/runner"
+	"github.com/arrestcast/arrestcast/shared/steps/enrich"
 )
 
-var service = pipeline.NewService("enrich")
+var fn = runner.Serve(enrich.Step)
 
-// Handle answers MinIO's notifications, manual calls and probes.
-func Handle(req handler.Request) (handler.Response, error) {
-	return service.Handle(req), nil
-}
+// Handle answers one call.
+func Handle(req handler.Request) (handler.Response, error) { return fn.Handle(req), nil }

@@ -3,8 +3,8 @@ package function
 import (
 	"testing"
 
-	"github.com/arrestcast/arrestcast/shared/pipeline/handlertest"
+	"github.com/arrestcast/arrestcast/shared/faas/faastest"
 )
 
 // The handler's contract without services: probe, token, trigger parsing.
-func TestHandlerContract(t *testing.T) { handlertest.Contract(t, "split", Handle) }
+func TestHandlerContract(t *testing.T) { faastest.Contract(t, "split", Handle) }

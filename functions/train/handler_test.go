@@ -9,10 +9,10 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/arrestcast/arrestcast/shared/config"
-	"github.com/arrestcast/arrestcast/shared/pipeline/handlertest"
+	"github.com/arrestcast/arrestcast/shared/faas/faastest"
 )
 
-func TestHandlerContract(t *testing.T) { handlertest.Contract(t, "train", Handle) }
+func TestHandlerContract(t *testing.T) { faastest.Contract(t, "train", Handle) }
 
 // A manual promotion needs the token; without a registry it is 503.
 func TestPromoteNeedsToken(t *testing.T) {

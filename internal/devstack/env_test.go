@@ -130,12 +130,12 @@ func TestSecretsWrittenAndMountedPerFunction(t *testing.T) {
 	if !slices.Equal(got, names) {
 		t.Errorf("mounted %v, want %v", got, names)
 	}
-	// config.Secret reads them there, as a function does.
+	// config reads them there, as a function does.
 	t.Setenv("SECRETS_DIR", mount)
-	if v, err := config.Secret(config.SecretDatabaseURL); err != nil || v != "postgres://u:p@127.0.0.1:5433/arrestcast" {
+	if v, err := config.Environment().Secret(config.SecretDatabaseURL); err != nil || v != "postgres://u:p@127.0.0.1:5433/arrestcast" {
 		t.Errorf("config.Secret: %q %v", v, err)
 	}
-	if _, err := config.Secret(config.SecretPipelineToken); err == nil {
+	if _, err := config.Environment().Secret(config.SecretPipelineToken); err == nil {
 		t.Error("predict can read the pipeline token, which stack.yml does not give it")
 	}
 	if err := MountSecrets(dir, mount, []string{"no-such-secret"}); err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
@@ -70,7 +71,7 @@ func (s RunsStatus) Status(ctx context.Context, limit int) ([]Run, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	pool, err := runs.Connect(ctx, s.URL, 1)
+	pool, err := pg.Open(ctx, s.URL, pg.Options{MaxConns: 1})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/testenv"
+	pgpool "github.com/arrestcast/arrestcast/shared/platform/pg"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
@@ -24,7 +25,7 @@ func TestRunsStatusReadsTheTracker(t *testing.T) {
 		t.Fatalf("empty database: %v %v", got, err)
 	}
 
-	pool, err := runs.Connect(ctx, pg.URL, 2)
+	pool, err := pgpool.Open(ctx, pg.URL, pgpool.Options{MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,31 +1,56 @@
-// Package chain is the one table that describes ArrestCast's monthly pipeline:
-// which function runs each step, what starts it (the cron-connector, a MinIO
-// bucket notification on the previous step's manifest, or a manual call) and
-// where it writes. stack.yml, faasd's MinIO webhook targets and the bucket
-// notification rules that `setup` installs are all checked against it.
+// Package chain is the one table that describes ArrestCast's monthly
+// pipeline — which function runs each step, what starts it (the
+// cron-connector, a MinIO bucket notification on the previous step's
+// manifest, or a manual call), which objects it reads and writes by role —
+// and the object layout every key is derived from (layout.go). stack.yml,
+// faasd's and Kubernetes' MinIO webhook targets and the bucket notification
+// rules that setup installs are all checked against it.
 package chain
 
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
-// Buckets used by the chain.
+// Step names: the functions of stack.yml.
+const (
+	Setup    = "setup"
+	Download = "download"
+	Merge    = "merge"
+	Enrich   = "enrich"
+	Split    = "split"
+	Outliers = "outliers"
+	Encode   = "encode"
+	Scale    = "scale"
+	Balance  = "balance"
+	Features = "features"
+	Train    = "train"
+	Predict  = "predict"
+)
+
+// Bucket roles. A deployment names its buckets (DATA_BUCKET, MODELS_BUCKET);
+// the chain speaks of them by role, and these are also the default names.
 const (
 	DataBucket   = "data"
 	ModelsBucket = "models"
 )
 
-// ManifestSuffix ends every manifest key: a step writes its manifest last, and
-// the next step's notification rule filters on it, so a multi-file output
-// starts the next step exactly once.
-const ManifestSuffix = "manifest.json"
-
-// TempPrefix holds intermediate outputs that expire after TempExpiryDays.
+// Roles name what an object is to the chain. A step asks the manifest that
+// started it for its inputs by role, and every role it does not write
+// itself travels on in its own manifest (see runner.Manifest.Forward).
 const (
-	TempPrefix     = "2-processed-data/"
-	TempExpiryDays = 60
+	RoleCrimes       = "crimes"        // one month of crimes as downloaded (CSV, one per month)
+	RoleCrimeRejects = "crime_rejects" // records of a month the decoder refused
+	RoleStations     = "stations"      // the police stations as downloaded (CSV)
+	RoleWindow       = "window"        // the 365-day window (CSV)
+	RoleEnriched     = "enriched"      // the window with station and time features (CSV)
+	RoleUnplaced     = "unplaced"      // records enrich could not place (no coordinates)
+	RoleStationsUsed = "stations_used" // the stations enrich placed crimes against (JSON), for the model
+	RoleTrain        = "train"         // the training rows as this step leaves them
+	RoleTest         = "test"          // the test rows as this step leaves them
+	RoleTestRecords  = "test_records"  // the test rows as records, before encoding: train's replay check
+	RoleRecipe       = "recipe"        // the preprocessing fitted so far (JSON, cumulative)
+	RoleModel        = "model"         // the model artifact
 )
 
 // Trigger says what starts a step.
@@ -33,7 +58,7 @@ type Trigger string
 
 const (
 	Manual Trigger = "manual" // only a direct call (setup)
-	Cron   Trigger = "cron"   // the cron-connector, monthly (download)
+	Cron   Trigger = "cron"   // the cron-connector's tick, or a manual call (download)
 	Event  Trigger = "event"  // a MinIO notification on the previous step's manifest
 	HTTP   Trigger = "http"   // serves requests (predict)
 )
@@ -43,24 +68,36 @@ type Step struct {
 	Name    string  // function name in stack.yml and MinIO webhook target ID
 	Trigger Trigger // what starts it
 	After   string  // the step whose manifest starts this one (Event only)
-	Bucket  string  // bucket the step writes to
+	Bucket  string  // role of the bucket the step writes to
 	Output  string  // key prefix the step writes under
+	Reads   []string
+	Writes  []string
 }
 
 // Steps lists the chain in execution order.
 var Steps = []Step{
-	{Name: "setup", Trigger: Manual, Bucket: DataBucket},
-	{Name: "download", Trigger: Cron, Bucket: DataBucket, Output: "0-raw-data/monthly-data/"},
-	{Name: "merge", Trigger: Event, After: "download", Bucket: DataBucket, Output: "0-raw-data/data/"},
-	{Name: "enrich", Trigger: Event, After: "merge", Bucket: DataBucket, Output: "1-enriched-data/"},
-	{Name: "split", Trigger: Event, After: "enrich", Bucket: DataBucket, Output: TempPrefix + "split/"},
-	{Name: "outliers", Trigger: Event, After: "split", Bucket: DataBucket, Output: TempPrefix + "outliers/"},
-	{Name: "encode", Trigger: Event, After: "outliers", Bucket: DataBucket, Output: TempPrefix + "encode/"},
-	{Name: "scale", Trigger: Event, After: "encode", Bucket: DataBucket, Output: TempPrefix + "scale/"},
-	{Name: "balance", Trigger: Event, After: "scale", Bucket: DataBucket, Output: TempPrefix + "balance/"},
-	{Name: "features", Trigger: Event, After: "balance", Bucket: DataBucket, Output: "ml-ready-data/"},
-	{Name: "train", Trigger: Event, After: "features", Bucket: ModelsBucket, Output: "arrest/"},
-	{Name: "predict", Trigger: HTTP},
+	{Name: Setup, Trigger: Manual, Bucket: DataBucket},
+	{Name: Download, Trigger: Cron, Bucket: DataBucket, Output: RawMonthsPrefix,
+		Writes: []string{RoleCrimes, RoleCrimeRejects, RoleStations}},
+	{Name: Merge, Trigger: Event, After: Download, Bucket: DataBucket, Output: WindowPrefix,
+		Reads: []string{RoleCrimes}, Writes: []string{RoleWindow}},
+	{Name: Enrich, Trigger: Event, After: Merge, Bucket: DataBucket, Output: EnrichedPrefix,
+		Reads: []string{RoleWindow, RoleStations}, Writes: []string{RoleEnriched, RoleUnplaced, RoleStationsUsed}},
+	{Name: Split, Trigger: Event, After: Enrich, Bucket: DataBucket, Output: TempPrefix + "split/",
+		Reads: []string{RoleEnriched}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
+	{Name: Outliers, Trigger: Event, After: Split, Bucket: DataBucket, Output: TempPrefix + "outliers/",
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
+	{Name: Encode, Trigger: Event, After: Outliers, Bucket: DataBucket, Output: TempPrefix + "encode/",
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}},
+	{Name: Scale, Trigger: Event, After: Encode, Bucket: DataBucket, Output: TempPrefix + "scale/",
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
+	{Name: Balance, Trigger: Event, After: Scale, Bucket: DataBucket, Output: TempPrefix + "balance/",
+		Reads: []string{RoleTrain}, Writes: []string{RoleTrain}},
+	{Name: Features, Trigger: Event, After: Balance, Bucket: DataBucket, Output: MLReadyPrefix,
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
+	{Name: Train, Trigger: Event, After: Features, Bucket: ModelsBucket, Output: ModelsPrefix,
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTestRecords}, Writes: []string{RoleModel}},
+	{Name: Predict, Trigger: HTTP},
 }
 
 // Lookup returns the step called name.
@@ -73,8 +110,27 @@ func Lookup(name string) (Step, bool) {
 	return Step{}, false
 }
 
-// Listen is the notification filter that starts an Event step: the bucket and
-// key prefix/suffix of the previous step's manifest.
+// MustLookup is Lookup for a name the program itself spells (a step
+// package's own name): an unknown one is a bug.
+func MustLookup(name string) Step {
+	s, ok := Lookup(name)
+	if !ok {
+		panic("chain: no step " + name)
+	}
+	return s
+}
+
+// Cronned reports whether the cron-connector's tick may start s.
+func (s Step) Cronned() bool { return s.Trigger == Cron }
+
+// Reading reports whether s declares role among what it reads.
+func (s Step) Reading(role string) bool { return contains(s.Reads, role) }
+
+// Writing reports whether s declares role among what it writes.
+func (s Step) Writing(role string) bool { return contains(s.Writes, role) }
+
+// Listen is the notification filter that starts an Event step: the bucket
+// (role) and key prefix/suffix of the previous step's manifest.
 type Listen struct {
 	Bucket, Prefix, Suffix string
 }
@@ -91,10 +147,11 @@ func (s Step) Listens() (Listen, bool) {
 	return Listen{Bucket: prev.Bucket, Prefix: prev.Output, Suffix: ManifestSuffix}, true
 }
 
-// Matches reports whether an object created in bucket at key should start s.
-func (s Step) Matches(bucket, key string) bool {
+// Matches reports whether an object created at key in the bucket of role
+// bucketRole should start s.
+func (s Step) Matches(bucketRole, key string) bool {
 	l, ok := s.Listens()
-	return ok && bucket == l.Bucket && strings.HasPrefix(key, l.Prefix) && strings.HasSuffix(key, l.Suffix)
+	return ok && bucketRole == l.Bucket && strings.HasPrefix(key, l.Prefix) && strings.HasSuffix(key, l.Suffix)
 }
 
 // TargetID is the MinIO webhook target ID of an Event step: the step name in
@@ -119,13 +176,13 @@ func WebhookEnv(gateway, token, queueDir string) map[string]string {
 	return env
 }
 
-// Rule is one bucket notification rule: objects created in Bucket under
-// Prefix ending in Suffix are sent to the webhook target ARN.
+// Rule is one bucket notification rule: objects created in the bucket of
+// role Bucket under Prefix ending in Suffix are sent to the webhook target ARN.
 type Rule struct {
 	Bucket, ARN, Prefix, Suffix string
 }
 
-// Rules lists the notification rules `setup` installs, one per Event step.
+// Rules lists the notification rules setup installs, one per Event step.
 func Rules() []Rule {
 	var out []Rule
 	for _, s := range Evented() {
@@ -135,13 +192,13 @@ func Rules() []Rule {
 	return out
 }
 
-// RunSteps returns the names of the steps one monthly run goes through, in
-// order: download, then every evented step.
-func RunSteps() []string {
-	var out []string
+// RunSteps returns the steps one monthly run goes through, in order: the
+// cron-started one, then every evented step.
+func RunSteps() []Step {
+	var out []Step
 	for _, s := range Steps {
 		if s.Trigger == Cron || s.Trigger == Event {
-			out = append(out, s.Name)
+			out = append(out, s)
 		}
 	}
 	return out
@@ -158,37 +215,47 @@ func Evented() []Step {
 	return out
 }
 
-// Owns reports whether key lies under one of the chain's output prefixes in
-// bucket: no key outside them is read or written on a caller's say-so.
-func Owns(bucket, key string) bool {
-	if strings.Contains(key, "..") || strings.HasPrefix(key, "/") {
-		return false
-	}
-	for _, s := range Steps {
-		if s.Output != "" && s.Bucket == bucket && strings.HasPrefix(key, s.Output) {
+// Final is the step whose success completes a run.
+func Final() Step {
+	ev := Evented()
+	return ev[len(ev)-1]
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
 			return true
 		}
 	}
 	return false
 }
 
-// DateLayout is the run-date form used in keys (crimes_12m_2018-01-01.csv).
-const DateLayout = "2006-01-02"
+// Buckets are a deployment's bucket names (DATA_BUCKET, MODELS_BUCKET) for
+// the chain's bucket roles.
+type Buckets struct{ Data, Models string }
 
-// MonthLayout is the month form used in keys (monthly-data/2017-12/).
-const MonthLayout = "2006-01"
+// DefaultBuckets names each bucket after its role.
+var DefaultBuckets = Buckets{Data: DataBucket, Models: ModelsBucket}
 
-// RunDate normalises t to the first instant of its day, in UTC: run dates are
-// calendar dates, carried without a zone.
-func RunDate(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+// Name is the bucket of role ("" for an unknown role).
+func (b Buckets) Name(role string) string {
+	switch role {
+	case DataBucket:
+		return b.Data
+	case ModelsBucket:
+		return b.Models
+	}
+	return ""
 }
 
-// ParseRunDate parses a YYYY-MM-DD run date.
-func ParseRunDate(s string) (time.Time, error) {
-	t, err := time.Parse(DateLayout, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("run date %q: want YYYY-MM-DD", s)
+// Role is the role of the bucket called name (false when it is none of the
+// deployment's buckets).
+func (b Buckets) Role(name string) (string, bool) {
+	switch name {
+	case b.Data:
+		return DataBucket, true
+	case b.Models:
+		return ModelsBucket, true
 	}
-	return t, nil
+	return "", false
 }

@@ -94,7 +94,7 @@ func TestRules(t *testing.T) {
 			}
 		}
 	}
-	merge, _ := Lookup("merge")
+	merge := MustLookup(Merge)
 	if !merge.Matches(DataBucket, "0-raw-data/monthly-data/2017-12/manifest.json") {
 		t.Error("merge does not listen to download's manifest")
 	}
@@ -121,11 +121,26 @@ func TestOwns(t *testing.T) {
 	}
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
+// Every role a step reads was written by an earlier step of the chain
+// (which hands it on), and every role written is read by a later step or
+// kept for people (the rejects).
+func TestRolesFlow(t *testing.T) {
+	written := map[string]string{}
+	read := map[string]bool{}
+	for _, s := range RunSteps() {
+		for _, r := range s.Reads {
+			if written[r] == "" {
+				t.Errorf("%s reads %s, which no earlier step writes", s.Name, r)
+			}
+			read[r] = true
+		}
+		for _, w := range s.Writes {
+			written[w] = s.Name
 		}
 	}
-	return false
+	for role, by := range written {
+		if !read[role] && role != RoleCrimeRejects && role != RoleUnplaced && role != RoleModel {
+			t.Errorf("%s writes %s, which no later step reads", by, role)
+		}
+	}
 }

@@ -1,11 +1,13 @@
-// Package trigger turns an HTTP call of a pipeline function into what started
-// it: a MinIO bucket notification, the cron-connector's monthly tick, a manual
-// call with a run date, or MinIO's start-up probe; and checks the pipeline
-// token. Handlers only parse here, call their step and answer.
+// Package faas is what every ArrestCast function shares on OpenFaaS: it
+// turns an HTTP call into what started it (a MinIO bucket notification, the
+// cron-connector's monthly tick, a manual call with a run date, MinIO's
+// start-up probe), checks the pipeline token, answers in JSON, and builds
+// a function's dependencies — settings, logger, object store, database —
+// once from its configuration (Deps). Handlers only parse here, call their
+// step and answer.
 package faas
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -56,16 +58,6 @@ func (e *Error) Error() string {
 		return e.Field + ": " + e.Message
 	}
 	return e.Message
-}
-
-// Authorize checks `Authorization: Bearer <token>` in constant time. An empty
-// configured token authorizes nothing.
-func Authorize(h http.Header, token string) bool {
-	if token == "" {
-		return false
-	}
-	got, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
 }
 
 // IsCron reports whether the call is the cron-connector's tick.
@@ -180,26 +172,4 @@ func parseManual(body []byte) (Trigger, *Error) {
 		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "to", Message: "must not be before from"}
 	}
 	return t, nil
-}
-
-// JSON builds a JSON response.
-func JSON(status int, v any) handler.Response {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
-	}
-	return handler.Response{
-		StatusCode: status,
-		Body:       append(b, '\n'),
-		Header:     http.Header{"Content-Type": []string{"application/json"}},
-	}
-}
-
-// Fail answers a refused call as JSON {"error": ..., "field": ...}.
-func Fail(e *Error) handler.Response {
-	body := map[string]string{"error": e.Message}
-	if e.Field != "" {
-		body["field"] = e.Field
-	}
-	return JSON(e.Status, body)
 }

@@ -6,6 +6,7 @@
 package model
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/data/enrich"
 	"github.com/arrestcast/arrestcast/shared/data/geo"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/gbt"
 	"github.com/arrestcast/arrestcast/shared/ml/linear"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 // Format names this document's layout; Load refuses others.
@@ -147,4 +150,32 @@ func (p *Predictor) PredictRaw(raw *Raw) (float64, error) {
 		return 0, err
 	}
 	return p.Predict(&r), nil
+}
+
+// PredictTable scores every row of an enriched table (the records the
+// chain keeps before encoding) with the same per-record path as Predict.
+func (p *Predictor) PredictTable(t *table.Table) ([]float64, error) {
+	rd, err := recipe.NewReader(t)
+	if err != nil {
+		return nil, fmt.Errorf("score records: %w", err)
+	}
+	out := make([]float64, t.Len())
+	var rec recipe.Record
+	for i := range out {
+		rd.Read(i, &rec)
+		out[i] = p.Predict(&rec)
+	}
+	return out, nil
+}
+
+// MaxArtifact bounds the size of an artifact read from the store.
+const MaxArtifact = 256 << 20
+
+// Fetch reads and loads the artifact at ref.
+func Fetch(ctx context.Context, st store.Store, ref store.Ref) (*Predictor, error) {
+	b, _, err := store.GetBytes(ctx, st, ref.Bucket, ref.Key, MaxArtifact)
+	if err != nil {
+		return nil, err
+	}
+	return Load(b)
 }

@@ -3,59 +3,49 @@ package predict
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/model"
 	"github.com/arrestcast/arrestcast/shared/platform/registry"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
-// RegistryLoader follows the registry's champion and loads its artifact from
-// the object store. It connects on first use (and again after a failure).
-type RegistryLoader struct {
-	mu     sync.Mutex
-	reg    *registry.Registry
-	st     store.Store
-	models string
+// ChampionLoader follows the registry's champion and loads its artifact
+// from the object store. It connects on first use (and again after a
+// failure), through the function's dependencies.
+type ChampionLoader struct {
+	Deps *faas.Deps
+
+	mu  sync.Mutex
+	reg *registry.Registry
+	st  store.Store
 }
 
-func (l *RegistryLoader) connect(ctx context.Context) (*registry.Registry, store.Store, error) {
+func (l *ChampionLoader) connect(ctx context.Context) (*registry.Registry, store.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.reg != nil {
 		return l.reg, l.st, nil
 	}
-	sc, err := config.LoadStore()
+	st, err := l.Deps.Store(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.NewMinIO(store.MinIOConfig{Endpoint: sc.Endpoint, AccessKey: sc.AccessKey, SecretKey: sc.SecretKey, Secure: sc.Secure})
+	db, err := l.Deps.DB(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	url, err := config.Secret(config.SecretDatabaseURL)
+	reg, err := registry.Open(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return nil, nil, fmt.Errorf("database: %w", err)
-	}
-	reg, err := registry.Open(ctx, pool)
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
-	l.reg, l.st, l.models = reg, st, sc.ModelsBucket
+	l.reg, l.st = reg, st
 	return reg, st, nil
 }
 
 // Current asks the registry for the champion's version (one indexed row).
-func (l *RegistryLoader) Current(ctx context.Context) (int, error) {
+func (l *ChampionLoader) Current(ctx context.Context) (int, error) {
 	reg, _, err := l.connect(ctx)
 	if err != nil {
 		return 0, err
@@ -68,7 +58,7 @@ func (l *RegistryLoader) Current(ctx context.Context) (int, error) {
 }
 
 // Load reads a version's artifact.
-func (l *RegistryLoader) Load(ctx context.Context, version int) (*Model, error) {
+func (l *ChampionLoader) Load(ctx context.Context, version int) (*Model, error) {
 	reg, st, err := l.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -77,15 +67,7 @@ func (l *RegistryLoader) Load(ctx context.Context, version int) (*Model, error) 
 	if err != nil {
 		return nil, err
 	}
-	bucket := m.Artifact.Bucket
-	if bucket == "" {
-		bucket = l.models
-	}
-	b, _, err := store.GetBytes(ctx, st, bucket, m.Artifact.Key, 256<<20)
-	if err != nil {
-		return nil, err
-	}
-	p, err := model.Load(b)
+	p, err := model.Fetch(ctx, st, m.Artifact)
 	if err != nil {
 		return nil, err
 	}

@@ -14,15 +14,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/filesource"
 	"github.com/arrestcast/arrestcast/internal/repo"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/arrestcast/arrestcast/internal/steps"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/model"
-	"github.com/arrestcast/arrestcast/shared/pipeline"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/predict"
+	"github.com/arrestcast/arrestcast/shared/runner"
+	"github.com/arrestcast/arrestcast/shared/steps/train"
 )
 
 var (
@@ -66,11 +69,11 @@ func trained(t *testing.T) string {
 				return
 			}
 		}
-		env := &pipeline.Env{Store: st, Data: chain.DataBucket, Models: chain.ModelsBucket,
-			Source:  &pipeline.FileSource{CrimesPath: slice, StationsPath: stationsFile},
-			Options: pipeline.Options{TrainBudget: time.Second}}
+		env := &runner.Env{Store: st, Buckets: chain.DefaultBuckets}
+		steps := steps.All(steps.Options{Source: &filesource.Source{CrimesPath: slice, StationsPath: stationsFile},
+			Train: train.Options{Budget: time.Second}})
 		date, _ := chain.ParseRunDate(asOf)
-		onceErr = pipeline.RunAll(ctx, env, date, "", "", nil, nil)
+		onceErr = runner.RunAll(ctx, env, steps, date, "", "", nil, nil)
 	})
 	if onceErr != nil {
 		t.Fatal(onceErr)
@@ -228,7 +231,7 @@ func TestRawPathMatchesTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m pipeline.Manifest
+	var m runner.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}

@@ -115,3 +115,20 @@ func scanRecords(ctx context.Context, s *scanner, b *rowBuilder, target []*colBu
 	}
 	return rejects, nil
 }
+
+// Sized is r that says it holds n more bytes (a stream from the store, whose
+// size the listing gave), so the readers size their columns once.
+func Sized(r io.Reader, n int64) io.Reader { return &sizedReader{r: r, n: int(n)} }
+
+type sizedReader struct {
+	r io.Reader
+	n int
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n -= n
+	return n, err
+}
+
+func (s *sizedReader) Len() int { return max(s.n, 0) }

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -131,4 +132,18 @@ func station(f map[string]string) (Station, error) {
 		return s, fmt.Errorf("district %s: X/Y %.0f, %.0f outside Chicago", s.District, s.X, s.Y)
 	}
 	return s, nil
+}
+
+// StationsCSV writes stations as CSV with the portal API's snake_case names,
+// which ReadStationsCSV reads back.
+func StationsCSV(stations []Station) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	_ = w.Write([]string{"district", "district_name", "address", "x_coordinate", "y_coordinate", "latitude", "longitude"})
+	for _, s := range stations {
+		_ = w.Write([]string{s.District, s.Name, strings.TrimSpace(s.Address), f(s.X), f(s.Y), f(s.Lat), f(s.Lon)})
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
 }

@@ -2,7 +2,6 @@ package table
 
 import (
 	"fmt"
-	"math"
 )
 
 // Equal returns nil if a and b have the same column names, kinds and values
@@ -31,28 +30,8 @@ func Equal(a, b *Table) error {
 // firstDiff returns the first row where the columns differ, or -1.
 func firstDiff(a, b *Column) int {
 	for i := range a.Len() {
-		switch a.Kind {
-		case Numeric:
-			x, y := a.Nums[i], b.Nums[i]
-			if x != y && !(math.IsNaN(x) && math.IsNaN(y)) {
-				return i
-			}
-		case Categorical:
-			if (a.Codes[i] < 0) != (b.Codes[i] < 0) || a.Str(i) != b.Str(i) {
-				return i
-			}
-		case Bool:
-			if a.Bools[i] != b.Bools[i] {
-				return i
-			}
-		case Time:
-			if a.Times[i] != b.Times[i] {
-				return i
-			}
-		case Text:
-			if a.Strs[i] != b.Strs[i] {
-				return i
-			}
+		if !a.sameAt(i, b, i) {
+			return i
 		}
 	}
 	return -1

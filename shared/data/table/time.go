@@ -1,6 +1,9 @@
 package table
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // WallClock returns the Time value of a wall-clock date and time. Fields are
 // not range-checked; month is 1–12.
@@ -35,4 +38,27 @@ func WallSeconds(t time.Time) int64 {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	return WallClock(y, int(mo), d, h, mi, s)
+}
+
+// RowsDated returns the rows of a Time column dated in [from, to) (wall
+// clock; the zero to means no end), in order: missing dates are in no range.
+func RowsDated(c *Column, from, to time.Time) []int {
+	lo, hi := WallSeconds(from), int64(math.MaxInt64)
+	if !to.IsZero() {
+		hi = WallSeconds(to)
+	}
+	in := func(d int64) bool { return d != NoTime && d >= lo && d < hi }
+	n := 0
+	for _, d := range c.Times {
+		if in(d) {
+			n++
+		}
+	}
+	rows := make([]int, 0, n) // counted first: sized once, a month of a year is small
+	for i, d := range c.Times {
+		if in(d) {
+			rows = append(rows, i)
+		}
+	}
+	return rows
 }

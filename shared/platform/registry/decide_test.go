@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
-	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
 )
 
 func TestDecide(t *testing.T) {
@@ -105,7 +105,7 @@ func TestMigrationsEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := runs.MigrationsFS(sub)
+	ms, err := pg.Migrations(sub)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,8 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
-	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 //go:embed migrations/*.sql
@@ -85,7 +86,7 @@ const (
 )
 
 // Ref names one version of an object: an artifact or a lineage manifest.
-type Ref = runs.Ref
+type Ref = store.Ref
 
 // Errors callers test for with errors.Is.
 var (
@@ -155,7 +156,7 @@ func Open(ctx context.Context, db DB) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: open: %w", err)
 	}
-	if err := runs.MigrateFS(ctx, db, "registry", sub); err != nil {
+	if err := pg.Migrate(ctx, db, "registry", sub); err != nil {
 		return nil, fmt.Errorf("registry: open: %w", err)
 	}
 	return &Registry{db: db}, nil

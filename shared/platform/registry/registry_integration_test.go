@@ -22,6 +22,7 @@ import (
 
 	"github.com/arrestcast/arrestcast/internal/testenv"
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
 	"github.com/arrestcast/arrestcast/shared/platform/registry"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
@@ -160,7 +161,7 @@ func TestMigrateFS(t *testing.T) {
 		"README":     {Data: []byte("not a migration")},
 	}
 	for range 2 {
-		if err := runs.MigrateFS(ctx, c, "demo", fsys); err != nil {
+		if err := pg.Migrate(ctx, c, "demo", fsys); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,7 +170,7 @@ func TestMigrateFS(t *testing.T) {
 	}
 	// A third migration is applied on its own; numbering is per component.
 	fsys["0003_c.sql"] = &fstest.MapFile{Data: []byte("INSERT INTO demo_a VALUES (3);")}
-	if err := runs.MigrateFS(ctx, c, "demo", fsys); err != nil {
+	if err := pg.Migrate(ctx, c, "demo", fsys); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, c, "SELECT count(*) FROM demo_a"); n != 2 {
@@ -183,14 +184,14 @@ func TestMigrateFS(t *testing.T) {
 	}
 	// A failing migration leaves nothing behind.
 	fsys["0004_bad.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE demo_b (x int); SELECT nonsense;")}
-	if err := runs.MigrateFS(ctx, c, "demo", fsys); err == nil || !strings.Contains(err.Error(), "0004_bad") {
+	if err := pg.Migrate(ctx, c, "demo", fsys); err == nil || !strings.Contains(err.Error(), "0004_bad") {
 		t.Errorf("bad migration: %v", err)
 	}
 	if n := count(t, c, "SELECT count(*) FROM pg_tables WHERE tablename = 'demo_b'"); n != 0 {
 		t.Error("a failed migration was partly applied")
 	}
 	for _, bad := range []string{"runs", "Demo", "demo;drop", ""} {
-		if err := runs.MigrateFS(ctx, c, bad, fsys); err == nil {
+		if err := pg.Migrate(ctx, c, bad, fsys); err == nil {
 			t.Errorf("component %q accepted", bad)
 		}
 	}

@@ -23,9 +23,11 @@ package runs
 import (
 	"context"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime/debug"
 	"sort"
@@ -33,8 +35,11 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Status of a step attempt or a pipeline run.
@@ -71,11 +76,7 @@ func (o Outcome) String() string {
 }
 
 // Ref names one version of an object a step read or wrote.
-type Ref struct {
-	Bucket string `json:"bucket,omitempty"`
-	Key    string `json:"key"`
-	ETag   string `json:"etag,omitempty"`
-}
+type Ref = store.Ref
 
 // Stats is what Finish records about a successful attempt.
 type Stats struct {
@@ -131,20 +132,19 @@ type Options struct {
 
 // Tracker records runs in PostgreSQL.
 type Tracker struct {
-	db          DB
+	db          pg.DB
 	codeVersion string
 	finalStep   string
 	log         *slog.Logger
-	pool        *Pool // set by Open: closed by Close
+	pool        *pgxpool.Pool // set by Open: closed by Close
 }
 
-// Open connects to the database connString names (a function's
-// DATABASE_URL), applies the migrations and returns a tracker that owns its
-// connections; Close releases them.
+// Open connects to the database connString names, applies the migrations
+// and returns a tracker that owns its connections; Close releases them.
 func Open(ctx context.Context, connString string, opts Options) (*Tracker, error) {
-	pool, err := Connect(ctx, connString, 0)
+	pool, err := pg.Open(ctx, connString, pg.Options{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("runs: %w", err)
 	}
 	t := New(pool, opts)
 	t.pool = pool
@@ -163,15 +163,13 @@ func (t *Tracker) Close() {
 }
 
 // New returns a tracker over db. Call Migrate once at start-up.
-func New(db DB, opts Options) *Tracker {
+func New(db pg.DB, opts Options) *Tracker {
 	t := &Tracker{db: db, codeVersion: opts.CodeVersion, finalStep: opts.FinalStep, log: opts.Logger}
 	if t.codeVersion == "" {
 		t.codeVersion = buildVersion()
 	}
 	if t.finalStep == "" {
-		if ev := chain.Evented(); len(ev) > 0 {
-			t.finalStep = ev[len(ev)-1].Name
-		}
+		t.finalStep = chain.Final().Name
 	}
 	if t.log == nil {
 		t.log = slog.Default()
@@ -179,8 +177,27 @@ func New(db DB, opts Options) *Tracker {
 	return t
 }
 
-// Migrate applies the schema (see the package function).
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrate brings run tracking's tables up to date (pg.Migrate).
 func (t *Tracker) Migrate(ctx context.Context) error { return Migrate(ctx, t.db) }
+
+// Migrate brings run tracking's tables up to date in db.
+func Migrate(ctx context.Context, db pg.DB) error {
+	return pg.Migrate(ctx, db, "runs", migrationsDir())
+}
+
+// Migrations lists run tracking's migrations.
+func Migrations() ([]pg.Migration, error) { return pg.Migrations(migrationsDir()) }
+
+func migrationsDir() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder is there: a build error otherwise
+	}
+	return sub
+}
 
 // CodeVersion is the version recorded with each attempt.
 func (t *Tracker) CodeVersion() string { return t.codeVersion }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/testenv"
+	"github.com/arrestcast/arrestcast/shared/platform/pg"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -31,10 +33,10 @@ func inputs(etag string) []runs.Ref {
 }
 
 // setup returns a migrated database and a tracker over a pool on it.
-func setup(t *testing.T, opts runs.Options) (*testenv.PG, *runs.Pool, *runs.Tracker) {
+func setup(t *testing.T, opts runs.Options) (*testenv.PG, *pgxpool.Pool, *runs.Tracker) {
 	t.Helper()
 	db := testenv.Postgres(t)
-	pool, err := runs.Connect(context.Background(), db.URL, 8)
+	pool, err := pg.Open(context.Background(), db.URL, pg.Options{MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Each goroutine is a function starting up: its own connection.
-			pool, err := runs.Connect(ctx, db.URL, 1)
+			pool, err := pg.Open(ctx, db.URL, pg.Options{MaxConns: 1})
 			if err != nil {
 				errs[i] = err
 				return
@@ -181,7 +183,7 @@ func TestConcurrentBeginOneProceeds(t *testing.T) {
 			defer wg.Done()
 			t2 := tr
 			if i%2 == 1 {
-				p, err := runs.Connect(ctx, db.URL, 1)
+				p, err := pg.Open(ctx, db.URL, pg.Options{MaxConns: 1})
 				if err != nil {
 					t.Error(err)
 					return
@@ -314,7 +316,7 @@ func TestCodeVersionLiftsPermanentFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	begin(t, v1, jan, "balance", inputs("b"), time.Minute, runs.FailedPermanently)
-	pool, err := runs.Connect(ctx, db.URL, 2)
+	pool, err := pg.Open(ctx, db.URL, pg.Options{MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (m *MinIO) EnsureBucket(ctx context.Context, bucket string) error {
 		}
 		return classify(err)
 	})
-	return opErr("make-bucket", bucket, "", err)
+	return OpError("make-bucket", bucket, "", err)
 }
 
 // ExpiryRule is a lifecycle rule that deletes objects under Prefix Days days
@@ -84,11 +84,11 @@ func isPlainExpiry(r lifecycle.Rule, prefix string, days int) bool {
 // rules are left alone. changed reports whether the configuration was written.
 func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days int) (changed bool, err error) {
 	if days < 1 {
-		return false, opErr("set-lifecycle", bucket, prefix, fmt.Errorf("%w: expiry of %d days", ErrInvalid, days))
+		return false, OpError("set-lifecycle", bucket, prefix, fmt.Errorf("%w: expiry of %d days", ErrInvalid, days))
 	}
 	cfg, err := m.lifecycle(ctx, bucket)
 	if err != nil {
-		return false, opErr("get-lifecycle", bucket, "", err)
+		return false, OpError("get-lifecycle", bucket, "", err)
 	}
 	id := ExpiryID(prefix)
 	want := lifecycle.Rule{
@@ -110,7 +110,7 @@ func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days in
 		return classify(m.c.SetBucketLifecycle(ctx, bucket, cfg))
 	})
 	if err != nil {
-		return false, opErr("set-lifecycle", bucket, "", err)
+		return false, OpError("set-lifecycle", bucket, "", err)
 	}
 	m.log.InfoContext(ctx, "store: lifecycle rule set", "bucket", bucket, "prefix", prefix, "days", days, "rule", id)
 	return true, nil
@@ -121,7 +121,7 @@ func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days in
 func (m *MinIO) ExpiryRules(ctx context.Context, bucket string) ([]ExpiryRule, error) {
 	cfg, err := m.lifecycle(ctx, bucket)
 	if err != nil {
-		return nil, opErr("get-lifecycle", bucket, "", err)
+		return nil, OpError("get-lifecycle", bucket, "", err)
 	}
 	var out []ExpiryRule
 	for _, r := range cfg.Rules {
@@ -181,7 +181,7 @@ func (m *MinIO) notifications(ctx context.Context, bucket string) (notification.
 func (m *MinIO) Notifications(ctx context.Context, bucket string) ([]NotifyRule, error) {
 	cfg, err := m.notifications(ctx, bucket)
 	if err != nil {
-		return nil, opErr("get-notification", bucket, "", err)
+		return nil, OpError("get-notification", bucket, "", err)
 	}
 	var rules []NotifyRule
 	for _, q := range cfg.QueueConfigs {
@@ -223,13 +223,13 @@ func (m *MinIO) SetNotifications(ctx context.Context, bucket string, rules []Not
 	}
 	cur, err := m.notifications(ctx, bucket)
 	if err != nil {
-		return false, opErr("get-notification", bucket, "", err)
+		return false, OpError("get-notification", bucket, "", err)
 	}
 	cfg := notification.Configuration{LambdaConfigs: cur.LambdaConfigs, TopicConfigs: cur.TopicConfigs}
 	for _, r := range want {
 		arn, err := notification.NewArnFromString(r.ARN)
 		if err != nil {
-			return false, opErr("set-notification", bucket, "", fmt.Errorf("%w: ARN %q: %w", ErrInvalid, r.ARN, err))
+			return false, OpError("set-notification", bucket, "", fmt.Errorf("%w: ARN %q: %w", ErrInvalid, r.ARN, err))
 		}
 		qc := notification.NewConfig(arn)
 		for _, e := range r.Events {
@@ -242,14 +242,14 @@ func (m *MinIO) SetNotifications(ctx context.Context, bucket string, rules []Not
 			qc.AddFilterSuffix(r.Suffix)
 		}
 		if !cfg.AddQueue(qc) {
-			return false, opErr("set-notification", bucket, "", fmt.Errorf("%w: duplicate rule %s", ErrInvalid, r))
+			return false, OpError("set-notification", bucket, "", fmt.Errorf("%w: duplicate rule %s", ErrInvalid, r))
 		}
 	}
 	err = m.retry.Do(ctx, "set-notification", func(ctx context.Context) error {
 		return classify(m.c.SetBucketNotification(ctx, bucket, cfg))
 	})
 	if err != nil {
-		return false, opErr("set-notification", bucket, "", err)
+		return false, OpError("set-notification", bucket, "", err)
 	}
 	m.log.InfoContext(ctx, "store: bucket notifications set", "bucket", bucket, "rules", len(want))
 	return true, nil

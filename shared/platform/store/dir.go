@@ -50,10 +50,10 @@ func (d *Dir) Root() string { return d.root }
 
 // Path returns the file that holds bucket/key (which need not exist).
 func (d *Dir) Path(bucket, key string) (string, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return "", err
 	}
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return "", err
 	}
 	return filepath.Join(d.root, bucket, filepath.FromSlash(key)), nil
@@ -61,11 +61,11 @@ func (d *Dir) Path(bucket, key string) (string, error) {
 
 // EnsureBucket creates the bucket's folder if it does not exist.
 func (d *Dir) EnsureBucket(ctx context.Context, bucket string) error {
-	if err := checkBucket(bucket); err != nil {
-		return opErr("make-bucket", bucket, "", err)
+	if err := CheckBucket(bucket); err != nil {
+		return OpError("make-bucket", bucket, "", err)
 	}
 	if err := os.MkdirAll(filepath.Join(d.root, bucket), 0o755); err != nil {
-		return opErr("make-bucket", bucket, "", err)
+		return OpError("make-bucket", bucket, "", err)
 	}
 	return nil
 }
@@ -85,15 +85,15 @@ func (d *Dir) missing(bucket string, err error) error {
 // Get implements Store.
 func (d *Dir) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Object, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, Object{}, opErr("get", bucket, key, err)
+		return nil, Object{}, OpError("get", bucket, key, err)
 	}
 	p, err := d.Path(bucket, key)
 	if err != nil {
-		return nil, Object{}, opErr("get", bucket, key, err)
+		return nil, Object{}, OpError("get", bucket, key, err)
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, Object{}, opErr("get", bucket, key, d.missing(bucket, err))
+		return nil, Object{}, OpError("get", bucket, key, d.missing(bucket, err))
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
@@ -101,14 +101,14 @@ func (d *Dir) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Objec
 	}
 	if err != nil {
 		f.Close()
-		return nil, Object{}, opErr("get", bucket, key, err)
+		return nil, Object{}, OpError("get", bucket, key, err)
 	}
 	// The ETag is taken from the opened file, so it names exactly the bytes
 	// this reader yields even if the key is replaced meanwhile.
 	etag, err := d.etag(p, fi, f)
 	if err != nil {
 		f.Close()
-		return nil, Object{}, opErr("get", bucket, key, err)
+		return nil, Object{}, OpError("get", bucket, key, err)
 	}
 	return f, object(bucket, key, fi, etag), nil
 }
@@ -116,14 +116,14 @@ func (d *Dir) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Objec
 // Stat implements Store.
 func (d *Dir) Stat(ctx context.Context, bucket, key string) (Object, error) {
 	if err := ctx.Err(); err != nil {
-		return Object{}, opErr("stat", bucket, key, err)
+		return Object{}, OpError("stat", bucket, key, err)
 	}
 	p, err := d.Path(bucket, key)
 	if err != nil {
-		return Object{}, opErr("stat", bucket, key, err)
+		return Object{}, OpError("stat", bucket, key, err)
 	}
 	obj, err := d.statPath(bucket, key, p)
-	return obj, opErr("stat", bucket, key, err)
+	return obj, OpError("stat", bucket, key, err)
 }
 
 func (d *Dir) statPath(bucket, key, p string) (Object, error) {
@@ -182,10 +182,10 @@ func (d *Dir) etag(p string, fi fs.FileInfo, f *os.File) (string, error) {
 func (d *Dir) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, contentType string) (Object, error) {
 	p, err := d.Path(bucket, key)
 	if err != nil {
-		return Object{}, opErr("put", bucket, key, err)
+		return Object{}, OpError("put", bucket, key, err)
 	}
 	obj, err := d.put(ctx, bucket, key, p, r, size)
-	return obj, opErr("put", bucket, key, err)
+	return obj, OpError("put", bucket, key, err)
 }
 
 func (d *Dir) put(ctx context.Context, bucket, key, p string, r io.Reader, size int64) (Object, error) {
@@ -214,7 +214,7 @@ func (d *Dir) put(ctx context.Context, bucket, key, p string, r io.Reader, size 
 		}
 	}()
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	n, err := io.Copy(io.MultiWriter(tmp, h), ContextReader(ctx, r))
 	if err != nil {
 		return Object{}, fmt.Errorf("write body: %w", err)
 	}
@@ -258,10 +258,10 @@ func (d *Dir) put(ctx context.Context, bucket, key, p string, r io.Reader, size 
 func (d *Dir) Remove(ctx context.Context, bucket, key string) error {
 	p, err := d.Path(bucket, key)
 	if err != nil {
-		return opErr("remove", bucket, key, err)
+		return OpError("remove", bucket, key, err)
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return opErr("remove", bucket, key, err)
+		return OpError("remove", bucket, key, err)
 	}
 	return nil
 }
@@ -269,11 +269,11 @@ func (d *Dir) Remove(ctx context.Context, bucket, key string) error {
 // List implements Store. It walks only the folder the prefix reaches into.
 func (d *Dir) List(ctx context.Context, bucket, prefix string) ([]Object, error) {
 	objs, err := d.list(ctx, bucket, prefix)
-	return objs, opErr("list", bucket, prefix, err)
+	return objs, OpError("list", bucket, prefix, err)
 }
 
 func (d *Dir) list(ctx context.Context, bucket, prefix string) ([]Object, error) {
-	if err := checkBucket(bucket); err != nil {
+	if err := CheckBucket(bucket); err != nil {
 		return nil, err
 	}
 	bdir := filepath.Join(d.root, bucket)
@@ -333,4 +333,21 @@ func (d *Dir) list(ctx context.Context, bucket, prefix string) ([]Object, error)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// ContextReader is r that stops with ctx's error once ctx is done: a long
+// copy into a store ends with the call that asked for it.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+// ctxReader stops a long read when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

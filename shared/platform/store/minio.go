@@ -109,7 +109,7 @@ func (m *MinIO) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Obj
 		return classify(err)
 	})
 	if err != nil {
-		return nil, Object{}, opErr("get", bucket, key, err)
+		return nil, Object{}, OpError("get", bucket, key, err)
 	}
 	obj := fromInfo(bucket, info)
 	obj.Key = key
@@ -131,7 +131,7 @@ const maxResumes = 10
 func (r *resumingReader) Read(p []byte) (int, error) {
 	for {
 		if r.body == nil {
-			return 0, opErr("get", r.obj.Bucket, r.obj.Key, errors.New("read after close"))
+			return 0, OpError("get", r.obj.Bucket, r.obj.Key, errors.New("read after close"))
 		}
 		n, err := r.body.Read(p)
 		r.off += int64(n)
@@ -139,7 +139,7 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 			return n, err
 		}
 		if !IsTransient(err) || r.ctx.Err() != nil || r.resumes >= maxResumes || r.off >= r.obj.Size {
-			return n, opErr("get", r.obj.Bucket, r.obj.Key, fmt.Errorf("read body at byte %d: %w", r.off, err))
+			return n, OpError("get", r.obj.Bucket, r.obj.Key, fmt.Errorf("read body at byte %d: %w", r.off, err))
 		}
 		r.resumes++
 		r.m.log.LogAttrs(r.ctx, slog.LevelWarn, "store: read broke off, resuming",
@@ -148,7 +148,7 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 		r.body.Close()
 		r.body = nil
 		if rerr := r.reopen(); rerr != nil {
-			return n, opErr("get", r.obj.Bucket, r.obj.Key, fmt.Errorf("resume read at byte %d: %w", r.off, rerr))
+			return n, OpError("get", r.obj.Bucket, r.obj.Key, fmt.Errorf("resume read at byte %d: %w", r.off, rerr))
 		}
 		if n > 0 {
 			return n, nil
@@ -193,12 +193,12 @@ const maxSinglePut = 5 << 30
 // completes (single or multipart), which gives the atomicity. A body that is
 // not seekable is spooled once so that a retry can send it again.
 func (m *MinIO) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, contentType string) (Object, error) {
-	if err := checkKey(key); err != nil {
-		return Object{}, opErr("put", bucket, key, err)
+	if err := CheckKey(key); err != nil {
+		return Object{}, OpError("put", bucket, key, err)
 	}
 	open, n, cleanup, err := replayable(r, size)
 	if err != nil {
-		return Object{}, opErr("put", bucket, key, err)
+		return Object{}, OpError("put", bucket, key, err)
 	}
 	defer cleanup()
 	if contentType == "" {
@@ -221,7 +221,7 @@ func (m *MinIO) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 		return classify(err)
 	})
 	if err != nil {
-		return Object{}, opErr("put", bucket, key, err)
+		return Object{}, OpError("put", bucket, key, err)
 	}
 	modified := info.LastModified
 	if modified.IsZero() {
@@ -239,7 +239,7 @@ func (m *MinIO) Stat(ctx context.Context, bucket, key string) (Object, error) {
 		return classify(err)
 	})
 	if err != nil {
-		return Object{}, opErr("stat", bucket, key, err)
+		return Object{}, OpError("stat", bucket, key, err)
 	}
 	obj := fromInfo(bucket, info)
 	obj.Key = key
@@ -262,7 +262,7 @@ func (m *MinIO) List(ctx context.Context, bucket, prefix string) ([]Object, erro
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, opErr("list", bucket, prefix, err)
+		return nil, OpError("list", bucket, prefix, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
@@ -273,5 +273,5 @@ func (m *MinIO) Remove(ctx context.Context, bucket, key string) error {
 	err := m.retry.Do(ctx, "remove", func(ctx context.Context) error {
 		return classify(m.c.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}))
 	})
-	return opErr("remove", bucket, key, err)
+	return OpError("remove", bucket, key, err)
 }

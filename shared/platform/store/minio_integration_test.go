@@ -1,6 +1,6 @@
 //go:build integration
 
-package store
+package store_test
 
 import (
 	"bytes"
@@ -23,15 +23,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/storetest"
 	"github.com/arrestcast/arrestcast/internal/testenv"
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-func newMinIO(t *testing.T, srv *testenv.MinIOServer, r Retry) *MinIO {
+func newMinIO(t *testing.T, srv *testenv.MinIOServer, r store.Retry) *store.MinIO {
 	t.Helper()
-	m, err := NewMinIO(MinIOConfig{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Retry: r})
+	m, err := store.NewMinIO(store.MinIOConfig{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Retry: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +42,12 @@ func newMinIO(t *testing.T, srv *testenv.MinIOServer, r Retry) *MinIO {
 
 func TestMinIOConformance(t *testing.T) {
 	srv := testenv.MinIO(t)
-	conformance(t, newMinIO(t, srv, Retry{}), srv.NewBucket(t))
+	storetest.Conformance(t, newMinIO(t, srv, store.Retry{}), srv.NewBucket(t))
 }
 
 func TestMinIOEnsureBucket(t *testing.T) {
 	srv := testenv.MinIO(t)
-	m := newMinIO(t, srv, Retry{})
+	m := newMinIO(t, srv, store.Retry{})
 	ctx := context.Background()
 	name := testenv.BucketName(t)
 	for range 2 {
@@ -54,13 +56,13 @@ func TestMinIOEnsureBucket(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { m.Client().RemoveBucket(context.Background(), name) })
-	if _, err := PutBytes(ctx, m, name, "k", []byte("v"), ""); err != nil {
+	if _, err := store.PutBytes(ctx, m, name, "k", []byte("v"), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Remove(ctx, name, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Stat(ctx, name, "k"); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Stat(ctx, name, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after remove: %v", err)
 	}
 }
@@ -97,12 +99,12 @@ func md5hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) 
 // see the old object whole (or not found for a new key), never part of the new one.
 func TestMinIOAtomicPut(t *testing.T) {
 	srv := testenv.MinIO(t)
-	m := newMinIO(t, srv, Retry{})
+	m := newMinIO(t, srv, store.Retry{})
 	bucket := srv.NewBucket(t)
 	ctx := context.Background()
 
 	old := []byte("id,arrest\n1,false\n")
-	if _, err := PutBytes(ctx, m, bucket, "atomic/replaced.csv", old, "text/csv"); err != nil {
+	if _, err := store.PutBytes(ctx, m, bucket, "atomic/replaced.csv", old, "text/csv"); err != nil {
 		t.Fatal(err)
 	}
 	big := randomBytes(40<<20, 7) // multipart: larger than minio-go's 16 MiB part
@@ -120,9 +122,9 @@ func TestMinIOAtomicPut(t *testing.T) {
 				return
 			default:
 			}
-			b, obj, err := GetBytes(ctx, m, bucket, key, 0)
+			b, obj, err := store.GetBytes(ctx, m, bucket, key, 0)
 			switch {
-			case errors.Is(err, ErrNotFound) && missingOK:
+			case errors.Is(err, store.ErrNotFound) && missingOK:
 				sawMissing.Add(1)
 				continue
 			case err != nil:
@@ -176,7 +178,7 @@ func TestMinIONotifications(t *testing.T) {
 	var got []string // "<function> <bucket/key>"
 	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			return // MinIO's start-up probe
+			return // store.MinIO's start-up probe
 		}
 		var ev struct{ Key string }
 		json.NewDecoder(r.Body).Decode(&ev)
@@ -189,14 +191,14 @@ func TestMinIONotifications(t *testing.T) {
 	}))
 	t.Cleanup(gateway.Close)
 	srv := testenv.StartMinIO(t, testenv.MinIOOptions{Env: chain.WebhookEnv(gateway.URL, "tok", t.TempDir())})
-	m := newMinIO(t, srv, Retry{})
+	m := newMinIO(t, srv, store.Retry{})
 	ctx := context.Background()
 	bucket := srv.NewBucket(t) // stands in for the data bucket
 
-	var rules []NotifyRule
+	var rules []store.NotifyRule
 	for _, r := range chain.Rules() {
 		if r.Bucket == chain.DataBucket {
-			rules = append(rules, NotifyRule{ARN: r.ARN, Prefix: r.Prefix, Suffix: r.Suffix})
+			rules = append(rules, store.NotifyRule{ARN: r.ARN, Prefix: r.Prefix, Suffix: r.Suffix})
 		}
 	}
 	if len(rules) < 2 {
@@ -210,8 +212,8 @@ func TestMinIONotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(back) != fmt.Sprint(canonicalRules(rules)) {
-		t.Fatalf("read back %v\nwant %v", back, canonicalRules(rules))
+	if fmt.Sprint(back) != fmt.Sprint(store.CanonicalRules(rules)) {
+		t.Fatalf("read back %v\nwant %v", back, store.CanonicalRules(rules))
 	}
 	rev := slices.Clone(rules)
 	slices.Reverse(rev)
@@ -227,7 +229,7 @@ func TestMinIONotifications(t *testing.T) {
 		chain.TempPrefix + "split/2018-01-01/manifest.json",
 		"elsewhere/manifest.json",
 	} {
-		if _, err := PutBytes(ctx, m, bucket, key, []byte("{}"), ""); err != nil {
+		if _, err := store.PutBytes(ctx, m, bucket, key, []byte("{}"), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,15 +262,15 @@ func TestMinIONotifications(t *testing.T) {
 	if back, _ := m.Notifications(ctx, bucket); len(back) != 1 || back[0].ARN != rules[0].ARN {
 		t.Errorf("after dropping: %v", back)
 	}
-	_, err = m.SetNotifications(ctx, bucket, []NotifyRule{{ARN: "arn:minio:sqs::NOSUCH:webhook", Suffix: "x"}})
-	if err == nil || IsTransient(err) {
+	_, err = m.SetNotifications(ctx, bucket, []store.NotifyRule{{ARN: "arn:minio:sqs::NOSUCH:webhook", Suffix: "x"}})
+	if err == nil || store.IsTransient(err) {
 		t.Errorf("unknown ARN: %v, want a permanent error", err)
 	}
 }
 
 func TestMinIOLifecycle(t *testing.T) {
 	srv := testenv.MinIO(t)
-	m := newMinIO(t, srv, Retry{})
+	m := newMinIO(t, srv, store.Retry{})
 	ctx := context.Background()
 	bucket := srv.NewBucket(t)
 
@@ -291,14 +293,14 @@ func TestMinIOLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprint([]ExpiryRule{
-		{ID: ExpiryID(chain.TempPrefix), Prefix: chain.TempPrefix, Days: 30},
-		{ID: ExpiryID("scratch/"), Prefix: "scratch/", Days: 1},
+	want := fmt.Sprint([]store.ExpiryRule{
+		{ID: store.ExpiryID(chain.TempPrefix), Prefix: chain.TempPrefix, Days: 30},
+		{ID: store.ExpiryID("scratch/"), Prefix: "scratch/", Days: 1},
 	})
 	if fmt.Sprint(rules) != want {
 		t.Fatalf("rules %v, want %v", rules, want)
 	}
-	if _, err := m.EnsureExpiry(ctx, bucket, "x/", 0); !errors.Is(err, ErrInvalid) {
+	if _, err := m.EnsureExpiry(ctx, bucket, "x/", 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("zero days: %v", err)
 	}
 }
@@ -309,8 +311,8 @@ func TestMinIOStoreDown(t *testing.T) {
 	srv := testenv.StartMinIO(t, testenv.MinIOOptions{})
 	bucket := srv.NewBucket(t)
 	ctx := context.Background()
-	m := newMinIO(t, srv, Retry{Attempts: 3, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond})
-	if _, err := PutBytes(ctx, m, bucket, "k", []byte("v"), ""); err != nil {
+	m := newMinIO(t, srv, store.Retry{Attempts: 3, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond})
+	if _, err := store.PutBytes(ctx, m, bucket, "k", []byte("v"), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Kill(); err != nil {
@@ -321,10 +323,10 @@ func TestMinIOStoreDown(t *testing.T) {
 		"get":  func() error { _, _, err := m.Get(ctx, bucket, "k"); return err },
 		"stat": func() error { _, err := m.Stat(ctx, bucket, "k"); return err },
 		"list": func() error { _, err := m.List(ctx, bucket, ""); return err },
-		"put":  func() error { _, err := PutBytes(ctx, m, bucket, "k2", []byte("v"), ""); return err },
+		"put":  func() error { _, err := store.PutBytes(ctx, m, bucket, "k2", []byte("v"), ""); return err },
 	} {
 		err := call()
-		if err == nil || !IsTransient(err) || errors.Is(err, ErrNotFound) {
+		if err == nil || !store.IsTransient(err) || errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s with the store down: %v, want a transient error", name, err)
 		}
 	}
@@ -333,16 +335,16 @@ func TestMinIOStoreDown(t *testing.T) {
 	}
 
 	// An outage shorter than the retry window is invisible to the caller.
-	patient := newMinIO(t, srv, Retry{Attempts: 60, Base: 100 * time.Millisecond, Max: 500 * time.Millisecond})
+	patient := newMinIO(t, srv, store.Retry{Attempts: 60, Base: 100 * time.Millisecond, Max: 500 * time.Millisecond})
 	restarted := make(chan error, 1)
 	go func() { time.Sleep(300 * time.Millisecond); restarted <- srv.Restart() }()
-	if _, err := PutBytes(ctx, patient, bucket, "during-outage", []byte("made it"), ""); err != nil {
+	if _, err := store.PutBytes(ctx, patient, bucket, "during-outage", []byte("made it"), ""); err != nil {
 		t.Fatalf("put across a restart: %v", err)
 	}
 	if err := <-restarted; err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := GetBytes(ctx, m, bucket, "during-outage", 0)
+	b, _, err := store.GetBytes(ctx, m, bucket, "during-outage", 0)
 	if err != nil || string(b) != "made it" {
 		t.Fatalf("after restart: %q %v", b, err)
 	}
@@ -354,9 +356,9 @@ func TestMinIOResumeRead(t *testing.T) {
 	srv := testenv.StartMinIO(t, testenv.MinIOOptions{})
 	bucket := srv.NewBucket(t)
 	ctx := context.Background()
-	m := newMinIO(t, srv, Retry{Attempts: 60, Base: 100 * time.Millisecond, Max: 500 * time.Millisecond})
+	m := newMinIO(t, srv, store.Retry{Attempts: 60, Base: 100 * time.Millisecond, Max: 500 * time.Millisecond})
 	data := randomBytes(64<<20, 11)
-	if _, err := PutBytes(ctx, m, bucket, "big.bin", data, ""); err != nil {
+	if _, err := store.PutBytes(ctx, m, bucket, "big.bin", data, ""); err != nil {
 		t.Fatal(err)
 	}
 	rc, obj, err := m.Get(ctx, bucket, "big.bin")
@@ -383,7 +385,7 @@ func TestMinIOResumeRead(t *testing.T) {
 	if got := hex.EncodeToString(h.Sum(nil)); got != md5hex(data) || n+1<<20 != obj.Size {
 		t.Fatalf("resumed read: %d bytes, md5 %s, want %d bytes, md5 %s", n+1<<20, got, obj.Size, md5hex(data))
 	}
-	if r, ok := rc.(*resumingReader); !ok || r.resumes == 0 {
+	if store.Resumes(rc) <= 0 {
 		t.Errorf("the read never resumed (the crash went unnoticed?)")
 	}
 }

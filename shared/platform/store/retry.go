@@ -236,7 +236,7 @@ func (r *retrying) Get(ctx context.Context, bucket, key string) (io.ReadCloser, 
 func (r *retrying) Put(ctx context.Context, bucket, key string, body io.Reader, size int64, contentType string) (Object, error) {
 	open, _, cleanup, err := replayable(body, size)
 	if err != nil {
-		return Object{}, opErr("put", bucket, key, err)
+		return Object{}, OpError("put", bucket, key, err)
 	}
 	defer cleanup()
 	var obj Object
@@ -275,7 +275,7 @@ func (r *retrying) List(ctx context.Context, bucket, prefix string) ([]Object, e
 func (r *retrying) EnsureBucket(ctx context.Context, bucket string) error {
 	bm, ok := r.s.(BucketMaker)
 	if !ok {
-		return opErr("make-bucket", bucket, "", errors.New("store cannot create buckets"))
+		return OpError("make-bucket", bucket, "", errors.New("store cannot create buckets"))
 	}
 	return r.p.Do(ctx, "make-bucket", func(ctx context.Context) error { return bm.EnsureBucket(ctx, bucket) })
 }

@@ -2,7 +2,7 @@
 // through: one small interface with three implementations. MinIO is the
 // deployed store (minio-go v7, with bounded retries of transient errors), Dir
 // a local folder laid out as DIR/<bucket>/<key> for the command-line pipeline,
-// and Mem an in-memory store with fault injection for unit tests.
+// and storetest.Mem an in-memory store with fault injection for tests.
 //
 // All three give the same guarantees: a Put is atomic (a reader sees the old
 // object or the new one, never part of one), Get on a missing key fails with
@@ -29,6 +29,18 @@ type Object struct {
 	Size     int64
 	Modified time.Time
 }
+
+// Ref names one stored version of an object: what a manifest lists, a step
+// run records and a model's lineage keeps.
+type Ref struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	ETag   string `json:"etag,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+}
+
+// Ref is the reference to o.
+func (o Object) Ref() Ref { return Ref{Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size} }
 
 // Store is object storage. Implementations are safe for concurrent use.
 type Store interface {
@@ -80,7 +92,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func opErr(op, bucket, key string, err error) error {
+// OpError wraps err as the failure of op on bucket/key (nil stays nil).
+func OpError(op, bucket, key string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -100,7 +113,7 @@ func GetBytes(ctx context.Context, s Store, bucket, key string, max int64) ([]by
 	}
 	defer rc.Close()
 	if max > 0 && obj.Size > max {
-		return nil, obj, opErr("get", bucket, key, fmt.Errorf("object is %d bytes, more than the %d allowed", obj.Size, max))
+		return nil, obj, OpError("get", bucket, key, fmt.Errorf("object is %d bytes, more than the %d allowed", obj.Size, max))
 	}
 	var buf bytes.Buffer
 	if obj.Size > 0 {
@@ -111,10 +124,10 @@ func GetBytes(ctx context.Context, s Store, bucket, key string, max int64) ([]by
 		r = io.LimitReader(rc, max+1)
 	}
 	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, obj, opErr("get", bucket, key, fmt.Errorf("read body: %w", err))
+		return nil, obj, OpError("get", bucket, key, fmt.Errorf("read body: %w", err))
 	}
 	if max > 0 && int64(buf.Len()) > max {
-		return nil, obj, opErr("get", bucket, key, fmt.Errorf("object is more than the %d bytes allowed", max))
+		return nil, obj, OpError("get", bucket, key, fmt.Errorf("object is more than the %d bytes allowed", max))
 	}
 	return buf.Bytes(), obj, nil
 }
@@ -124,9 +137,9 @@ func PutBytes(ctx context.Context, s Store, bucket, key string, data []byte, con
 	return s.Put(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), contentType)
 }
 
-// checkBucket validates a bucket name with S3's rules, lightly: 3-63 of
+// CheckBucket validates a bucket name with S3's rules, lightly: 3-63 of
 // [a-z0-9.-], starting and ending with a letter or digit.
-func checkBucket(bucket string) error {
+func CheckBucket(bucket string) error {
 	if len(bucket) < 3 || len(bucket) > 63 {
 		return fmt.Errorf("%w: bucket name %q must be 3 to 63 characters", ErrInvalid, bucket)
 	}
@@ -142,10 +155,10 @@ func checkBucket(bucket string) error {
 	return nil
 }
 
-// checkKey refuses keys that cannot map onto a file path one to one: empty,
+// CheckKey refuses keys that cannot map onto a file path one to one: empty,
 // absolute, with empty, "." or ".." segments, backslashes or NUL bytes, and
 // keys that collide with Dir's temporary files.
-func checkKey(key string) error {
+func CheckKey(key string) error {
 	if key == "" || len(key) > 1024 {
 		return fmt.Errorf("%w: key must be 1 to 1024 bytes", ErrInvalid)
 	}

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -18,24 +18,27 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/arrestcast/arrestcast/internal/storetest"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 )
 
 func TestMemConformance(t *testing.T) {
-	conformance(t, NewMem("bucket-a"), "bucket-a")
+	storetest.Conformance(t, storetest.NewMem("bucket-a"), "bucket-a")
 }
 
 func TestDirConformance(t *testing.T) {
-	d, err := NewDir(t.TempDir())
+	d, err := store.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.EnsureBucket(context.Background(), "bucket-a"); err != nil {
 		t.Fatal(err)
 	}
-	conformance(t, d, "bucket-a")
+	storetest.Conformance(t, d, "bucket-a")
 	// Nothing half-written is left behind by the failed and cancelled puts.
 	filepath.WalkDir(d.Root(), func(p string, e os.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(e.Name(), tempPrefix) {
+		if err == nil && strings.HasPrefix(e.Name(), ".arrestcast-tmp-") {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 		return nil
@@ -43,30 +46,30 @@ func TestDirConformance(t *testing.T) {
 }
 
 func TestRetryingMemConformance(t *testing.T) {
-	m := NewMem("bucket-a")
+	m := storetest.NewMem("bucket-a")
 	// Every third call fails; the retrying wrapper must hide it. Calls are
 	// counted across goroutines, so under concurrency one operation can land
 	// on several multiples of three in a row: give it room.
 	m.SetFault(func(call int, op, bucket, key string) error {
 		if call%3 == 0 {
-			return ErrInjected
+			return store.ErrInjected
 		}
 		return nil
 	})
-	conformance(t, WithRetry(m, Retry{Attempts: 12, Base: time.Microsecond, Max: time.Microsecond}), "bucket-a")
+	storetest.Conformance(t, store.WithRetry(m, store.Retry{Attempts: 12, Base: time.Microsecond, Max: time.Microsecond}), "bucket-a")
 }
 
 func TestDirLayoutAndETags(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	d, err := NewDir(root)
+	d, err := store.NewDir(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.EnsureBucket(ctx, "data"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := PutBytes(ctx, d, "data", "0-raw-data/data/crimes.csv", []byte("a,b\n"), "text/csv"); err != nil {
+	if _, err := store.PutBytes(ctx, d, "data", "0-raw-data/data/crimes.csv", []byte("a,b\n"), "text/csv"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "data", "0-raw-data", "data", "crimes.csv"))
@@ -91,30 +94,30 @@ func TestDirLayoutAndETags(t *testing.T) {
 	}
 
 	// In-flight uploads are invisible to List, and their names are reserved.
-	os.WriteFile(filepath.Join(root, "data", "manual", tempPrefix+"123"), []byte("partial"), 0o600)
+	os.WriteFile(filepath.Join(root, "data", "manual", ".arrestcast-tmp-"+"123"), []byte("partial"), 0o600)
 	objs, err := d.List(ctx, "data", "manual/")
 	if err != nil || len(objs) != 1 || objs[0].Key != "manual/in.csv" {
 		t.Fatalf("list with a temp file present: %+v %v", objs, err)
 	}
-	if _, err := PutBytes(ctx, d, "data", "manual/"+tempPrefix+"x", []byte("x"), ""); !errors.Is(err, ErrInvalid) {
+	if _, err := store.PutBytes(ctx, d, "data", "manual/"+".arrestcast-tmp-"+"x", []byte("x"), ""); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("put to a reserved name: %v", err)
 	}
 
 	// A key whose prefix is an object cannot be stored as a file.
-	if _, err := PutBytes(ctx, d, "data", "manual/in.csv/child", []byte("x"), ""); err == nil {
+	if _, err := store.PutBytes(ctx, d, "data", "manual/in.csv/child", []byte("x"), ""); err == nil {
 		t.Error("put under an object's key succeeded")
 	}
 }
 
 func TestMemFaultInjection(t *testing.T) {
 	ctx := context.Background()
-	m := NewMem("b-1")
+	m := storetest.NewMem("b-1")
 	m.FailNth(2, nil)
-	if _, err := PutBytes(ctx, m, "b-1", "k", []byte("x"), ""); err != nil {
+	if _, err := store.PutBytes(ctx, m, "b-1", "k", []byte("x"), ""); err != nil {
 		t.Fatalf("first call failed: %v", err)
 	}
 	_, err := m.Stat(ctx, "b-1", "k")
-	if !errors.Is(err, ErrInjected) || !IsTransient(err) {
+	if !errors.Is(err, store.ErrInjected) || !store.IsTransient(err) {
 		t.Fatalf("second call: %v, want the injected transient fault", err)
 	}
 	if _, err := m.Stat(ctx, "b-1", "k"); err != nil {
@@ -127,16 +130,16 @@ func TestMemFaultInjection(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	ctx := context.Background()
-	fast := Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * time.Millisecond}
+	fast := store.Retry{Attempts: 3, Base: time.Millisecond, Max: 2 * time.Millisecond}
 
 	t.Run("TransientRetried", func(t *testing.T) {
-		m := NewMem("b-1")
-		PutBytes(ctx, m, "b-1", "k", []byte("v"), "")
-		s := WithRetry(m, fast)
+		m := storetest.NewMem("b-1")
+		store.PutBytes(ctx, m, "b-1", "k", []byte("v"), "")
+		s := store.WithRetry(m, fast)
 		m.FailNth(1, nil)
 		m.FailNth(2, nil)
 		before := m.Calls()
-		b, _, err := GetBytes(ctx, s, "b-1", "k", 0)
+		b, _, err := store.GetBytes(ctx, s, "b-1", "k", 0)
 		if err != nil || string(b) != "v" {
 			t.Fatalf("get after two transient faults: %q %v", b, err)
 		}
@@ -146,10 +149,10 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("GivesUpAfterAttempts", func(t *testing.T) {
-		m := NewMem("b-1")
-		m.SetFault(func(int, string, string, string) error { return ErrInjected })
-		_, err := WithRetry(m, fast).Stat(ctx, "b-1", "k")
-		if !errors.Is(err, ErrInjected) || !IsTransient(err) || !strings.Contains(err.Error(), "3 attempts") {
+		m := storetest.NewMem("b-1")
+		m.SetFault(func(int, string, string, string) error { return store.ErrInjected })
+		_, err := store.WithRetry(m, fast).Stat(ctx, "b-1", "k")
+		if !errors.Is(err, store.ErrInjected) || !store.IsTransient(err) || !strings.Contains(err.Error(), "3 attempts") {
 			t.Fatalf("err = %v, want the transient fault after 3 attempts", err)
 		}
 		if m.Calls() != 3 {
@@ -158,24 +161,24 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("PermanentNotRetried", func(t *testing.T) {
-		m := NewMem("b-1")
-		_, err := WithRetry(m, fast).Stat(ctx, "b-1", "missing")
-		if !errors.Is(err, ErrNotFound) || m.Calls() != 1 {
-			t.Fatalf("err = %v after %d calls, want ErrNotFound after 1", err, m.Calls())
+		m := storetest.NewMem("b-1")
+		_, err := store.WithRetry(m, fast).Stat(ctx, "b-1", "missing")
+		if !errors.Is(err, store.ErrNotFound) || m.Calls() != 1 {
+			t.Fatalf("err = %v after %d calls, want store.ErrNotFound after 1", err, m.Calls())
 		}
 	})
 
 	t.Run("PutReplaysStreamedBody", func(t *testing.T) {
-		m := NewMem("b-1")
-		s := WithRetry(m, fast)
-		for _, size := range []int64{-1, 11, spoolInMemory + 10} {
+		m := storetest.NewMem("b-1")
+		s := store.WithRetry(m, fast)
+		for _, size := range []int64{-1, 11, store.SpoolInMemory + 10} {
 			body := strings.Repeat("z", int(max(size, 11)))
 			m.FailNth(1, nil)
 			obj, err := s.Put(ctx, "b-1", "k", io.MultiReader(strings.NewReader(body)), size, "")
 			if err != nil {
 				t.Fatalf("size %d: %v", size, err)
 			}
-			got, _, _ := GetBytes(ctx, m, "b-1", "k", 0)
+			got, _, _ := store.GetBytes(ctx, m, "b-1", "k", 0)
 			if string(got) != body || obj.Size != int64(len(body)) {
 				t.Fatalf("size %d: stored %d bytes, want %d", size, len(got), len(body))
 			}
@@ -183,23 +186,23 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("StopsWhenContextDone", func(t *testing.T) {
-		m := NewMem("b-1")
-		m.SetFault(func(int, string, string, string) error { return ErrInjected })
+		m := storetest.NewMem("b-1")
+		m.SetFault(func(int, string, string, string) error { return store.ErrInjected })
 		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := WithRetry(m, Retry{Attempts: 1000, Base: 20 * time.Millisecond, Max: 20 * time.Millisecond}).Stat(cctx, "b-1", "k")
+		_, err := store.WithRetry(m, store.Retry{Attempts: 1000, Base: 20 * time.Millisecond, Max: 20 * time.Millisecond}).Stat(cctx, "b-1", "k")
 		if err == nil || time.Since(start) > time.Second {
 			t.Fatalf("err %v after %v", err, time.Since(start))
 		}
 	})
 
 	t.Run("BackoffBounded", func(t *testing.T) {
-		p := Retry{Base: 100 * time.Millisecond, Max: time.Second}.withDefaults()
+		p := store.Retry{Base: 100 * time.Millisecond, Max: time.Second}
 		for attempt := 1; attempt < 70; attempt++ {
 			want := min(p.Base<<min(attempt-1, 20), p.Max)
 			for range 20 {
-				d := p.backoff(attempt)
+				d := p.Backoff(attempt)
 				if d < want/2 || d > want {
 					t.Fatalf("attempt %d: wait %v outside [%v, %v]", attempt, d, want/2, want)
 				}
@@ -239,38 +242,21 @@ func TestIsTransient(t *testing.T) {
 		{"too many requests", minio.ErrorResponse{StatusCode: 429}, true},
 		{"not initialized", minio.ErrorResponse{Code: "XMinioServerNotInitialized", StatusCode: 503}, true},
 		{"no such key", minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}, false},
-		{"no such key classified", classify(minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}), false},
+		{"no such key classified", store.Classify(minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}), false},
 		{"access denied", minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, false},
 		{"signature", minio.ErrorResponse{Code: "SignatureDoesNotMatch", StatusCode: 403}, false},
-		{"not found", ErrNotFound, false},
-		{"wrapped op error", &Error{Op: "get", Bucket: "b", Key: "k", Err: refused}, true},
+		{"not found", store.ErrNotFound, false},
+		{"wrapped op error", &store.Error{Op: "get", Bucket: "b", Key: "k", Err: refused}, true},
 		{"certificate", &url.Error{Op: "Get", URL: "https://x", Err: x509.UnknownAuthorityError{}}, false},
-		{"marked", Transient(errors.New("x")), true},
+		{"marked", store.Transient(errors.New("x")), true},
 		{"plain", errors.New("boom"), false},
 	}
 	for _, c := range cases {
-		if got := IsTransient(c.err); got != c.want {
-			t.Errorf("%s: IsTransient(%v) = %v, want %v", c.name, c.err, got, c.want)
+		if got := store.IsTransient(c.err); got != c.want {
+			t.Errorf("%s: store.IsTransient(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
 	}
-	if !errors.Is(classify(minio.ErrorResponse{Code: "NoSuchBucket"}), ErrNoBucket) {
-		t.Error("NoSuchBucket not classified as ErrNoBucket")
-	}
-}
-
-func TestNotifyRuleCanonical(t *testing.T) {
-	a := canonicalRules([]NotifyRule{
-		{ARN: "arn:minio:sqs::merge:webhook", Prefix: "0-raw-data/monthly-data/", Suffix: "manifest.json"},
-		{ARN: "arn:minio:sqs::enrich:webhook", Prefix: "0-raw-data/data/", Suffix: "manifest.json", Events: []string{"s3:ObjectCreated:*", "s3:ObjectCreated:*"}},
-	})
-	b := canonicalRules([]NotifyRule{
-		{ARN: "arn:minio:sqs::enrich:webhook", Prefix: "0-raw-data/data/", Suffix: "manifest.json", Events: []string{"s3:ObjectCreated:*"}},
-		{ARN: "arn:minio:sqs::merge:webhook", Prefix: "0-raw-data/monthly-data/", Suffix: "manifest.json", Events: nil},
-	})
-	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Fatalf("same rules in another order or spelling differ:\n%v\n%v", a, b)
-	}
-	if ExpiryID("2-processed-data/") != "arrestcast-expire-2-processed-data" {
-		t.Errorf("ExpiryID = %q", ExpiryID("2-processed-data/"))
+	if !errors.Is(store.Classify(minio.ErrorResponse{Code: "NoSuchBucket"}), store.ErrNoBucket) {
+		t.Error("NoSuchBucket not classified as store.ErrNoBucket")
 	}
 }

@@ -1,0 +1,107 @@
+package linkcheck
+
+import (
+	"os/exec"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/arrestcast/arrestcast/internal/repo"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
+)
+
+const module = "github.com/arrestcast/arrestcast/"
+
+// deps lists the module's packages a function links (with test: also what
+// its handler's tests compile, as the image build runs them).
+func deps(t *testing.T, fn string, test bool) []string {
+	t.Helper()
+	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
+	if test {
+		args = append(args, "-test")
+	}
+	cmd := exec.Command("go", append(args, "./functions/"+fn)...)
+	cmd.Dir = repo.Root()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", fn, err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		p, _, _ = strings.Cut(p, " ") // "pkg [pkg.test]" variants
+		if rel, ok := strings.CutPrefix(p, module); ok {
+			pkgs = append(pkgs, rel)
+		}
+	}
+	return pkgs
+}
+
+// only names the functions a package may be linked by (every other
+// function must not link it).
+var only = map[string][]string{
+	"shared/platform/socrata":  {"download"},
+	"shared/ml/gbt":            {"train", "predict"},
+	"shared/ml/linear":         {"train", "predict"},
+	"shared/ml/tune":           {"train"},
+	"shared/ml/sample":         {"balance"},
+	"shared/ml/knn":            {"balance", "features"},
+	"shared/ml/mi":             {"features"},
+	"shared/model":             {"train", "predict"},
+	"shared/platform/registry": {"train", "predict"},
+	"shared/runner":            {"download", "merge", "enrich", "split", "outliers", "encode", "scale", "balance", "features", "train"},
+}
+
+func TestFunctionsLinkOnlyTheirOwnStep(t *testing.T) {
+	f, err := stackfile.Load(repo.Path("stack.yml"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := map[string]bool{}
+	for _, fn := range f.Names() {
+		for _, p := range deps(t, fn, false) {
+			switch {
+			case strings.HasPrefix(p, "shared/steps/") && !strings.HasPrefix(p, "shared/steps/internal/"):
+				if step := strings.TrimPrefix(p, "shared/steps/"); step != fn {
+					t.Errorf("functions/%s links the %s step (%s)", fn, step, p)
+				}
+			case !strings.HasPrefix(p, "shared/") && !strings.HasPrefix(p, "functions/"+fn):
+				t.Errorf("functions/%s links %s, which is not under shared/", fn, p)
+			}
+			if fns, ok := only[p]; ok && !contains(fns, fn) {
+				t.Errorf("functions/%s links %s (only %v should)", fn, p, fns)
+			}
+		}
+		for _, p := range deps(t, fn, true) {
+			linked[p] = true
+		}
+	}
+	// Every package under shared/ is compiled by some function's image
+	// build (its handler or the handler's tests): shared/ holds nothing else.
+	cmd := exec.Command("go", "list", "./shared/...")
+	cmd.Dir = repo.Root()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unused []string
+	for _, p := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(p, module)
+		if !linked[rel] {
+			unused = append(unused, rel)
+		}
+	}
+	sort.Strings(unused)
+	if len(unused) > 0 {
+		t.Errorf("no function compiles %v: they belong in internal/", unused)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x || path.Base(v) == x {
+			return true
+		}
+	}
+	return false
+}

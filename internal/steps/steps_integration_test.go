@@ -1,0 +1,612 @@
+//go:build integration
+
+package steps_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/arrestcast/arrestcast/internal/chaintest"
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/model"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
+	"github.com/arrestcast/arrestcast/shared/runner"
+)
+
+// TestStepHandlers drives every step of the first run (as_of 2017-12-01,
+// every 30th crime of 2017) through its Service, and around each happy path
+// checks what a function must refuse or shrug off: the probe, a forged event,
+// an event for an unrelated key, an event for a manifest that does not
+// exist, and the replayed event (answered already-done with nothing touched).
+func TestStepHandlers(t *testing.T) {
+	f := chaintest.New(t, chaintest.Options{Crimes: chaintest.Slice(t, 30, nil)})
+	d := chaintest.RunDate("2017-12-01")
+	_, recs := chaintest.Crimes2017(t)
+	var wantDownloaded int64 // every 30th crime dated before December
+	for i := 0; i < len(recs); i += 30 {
+		if recs[i][2][:2] != "12" {
+			wantDownloaded++
+		}
+	}
+
+	for _, step := range chaintest.RunSteps() {
+		t.Run(step, func(t *testing.T) {
+			f := f.In(t)
+			st, _ := chain.Lookup(step)
+			var ownKey []byte // the event (or call) that starts step
+			if step == "download" {
+				ownKey = []byte(`{"as_of":"2017-12-01"}`)
+			} else {
+				key := chain.ManifestKey(st.After, d)
+				obj, err := f.Raw.Stat(f.Ctx, chain.DataBucket, key)
+				if err != nil {
+					t.Fatalf("previous step's manifest: %v", err)
+				}
+				ownKey = chaintest.EventBody(chain.DataBucket, key, obj.ETag, obj.Size)
+			}
+
+			// MinIO's start-up probe.
+			if a := f.Call(step, http.MethodHead, "", nil, nil); a.Status != http.StatusOK {
+				t.Errorf("HEAD probe: %v", a)
+			}
+			if a := f.Call(step, http.MethodGet, "", nil, nil); a.Status != http.StatusOK || a.Body["step"] != step {
+				t.Errorf("GET probe: %v", a)
+			}
+			// Forged: no token, or a wrong one. Nothing may happen.
+			before := f.Snapshot()
+			for _, auth := range []string{"", "not-the-token"} {
+				if a := f.Call(step, http.MethodPost, auth, ownKey, nil); a.Status != http.StatusUnauthorized {
+					t.Errorf("forged call (token %q): %v, want 401", auth, a)
+				}
+			}
+			if step != "download" {
+				// The cron tick carries no token: only download accepts it.
+				cron := http.Header{"X-Connector": {"cron-connector"}, "X-Topic": {"cron-function"}}
+				if a := f.Call(step, http.MethodPost, "", nil, cron); a.Status != http.StatusUnauthorized {
+					t.Errorf("cron tick to %s: %v, want 401", step, a)
+				}
+			}
+			// Events for keys this step does not listen to: acknowledged, ignored.
+			for _, key := range []string{"unrelated/file.csv", chain.ManifestKey("train", d), chain.WindowKey(d)} {
+				a := f.Call(step, http.MethodPost, chaintest.Token, chaintest.EventBody(chain.DataBucket, key, "abc", 1), nil)
+				if a.Status != http.StatusOK || a.Result.Outcome != "ignored" {
+					t.Errorf("event for %s: %v, want 200 ignored", key, a)
+				}
+			}
+			if step != "download" {
+				// Its own kind of key, but no such object (a forged or stale
+				// event): retrying cannot help, so it is acknowledged.
+				l, _ := st.Listens()
+				ghost := l.Prefix + "2099-01-01/" + l.Suffix
+				if step == "merge" {
+					ghost = l.Prefix + "2099-01/" + l.Suffix
+				}
+				a := f.Call(step, http.MethodPost, chaintest.Token, chaintest.EventBody(chain.DataBucket, ghost, "abc", 1), nil)
+				if a.Status != http.StatusOK || a.Result.Outcome != "ignored" {
+					t.Errorf("event for a manifest that does not exist (%s): %v, want 200 ignored", ghost, a)
+				}
+			}
+			if diff := chaintest.DiffSnapshots(before, f.Snapshot()); len(diff) > 0 {
+				t.Errorf("refused calls changed the store: %v", diff)
+			}
+			if n := len(f.Attempts(step, d)); n != 0 {
+				t.Fatalf("refused calls recorded %d runs", n)
+			}
+
+			// The happy path.
+			a := f.Call(step, http.MethodPost, chaintest.Token, ownKey, nil)
+			if a.Status != http.StatusOK || a.Result.Outcome != "done" || a.Result.RunDate != "2017-12-01" {
+				t.Fatalf("%s: %v", step, a)
+			}
+			m := f.MustManifest(step, d)
+			if m.Status != "done" || m.Step != step || m.RunDate != "2017-12-01" || m.CodeVersion != "integration" {
+				t.Errorf("manifest header: %+v", m)
+			}
+			if step != "download" {
+				key := chain.ManifestKey(st.After, d)
+				obj, _ := f.Raw.Stat(f.Ctx, chain.DataBucket, key)
+				if m.Trigger != key+"@"+obj.ETag {
+					t.Errorf("manifest trigger %q, want %s@%s", m.Trigger, key, obj.ETag)
+				}
+			}
+			f.CheckOutputs(m)
+			for _, o := range m.Outputs {
+				if strings.HasSuffix(o.Key, ".csv") && o.Rows > 0 && !strings.HasSuffix(o.Key, "rejects.csv") && !strings.HasSuffix(o.Key, "police_stations.csv") {
+					if n := f.CSVRows(o.Bucket, o.Key); n != o.Rows {
+						t.Errorf("%s holds %d rows, manifest says %d", o.Key, n, o.Rows)
+					}
+				}
+			}
+			rs := f.Attempts(step, d)
+			if len(rs) != 1 || rs[0].Status != runs.Done || rs[0].RowsIn != m.RowsIn || rs[0].RowsOut != m.RowsOut || rs[0].Rejects != m.Rejects {
+				t.Errorf("run rows: %+v, manifest rows in %d out %d rejects %d", rs, m.RowsIn, m.RowsOut, m.Rejects)
+			} else if len(rs[0].Outputs) != len(m.Outputs) {
+				t.Errorf("run row records %d outputs, manifest %d", len(rs[0].Outputs), len(m.Outputs))
+			}
+			checkStep(f, step, d, m, wantDownloaded)
+
+			// Replays: the same event again, and a manual call for the run
+			// date, are acknowledged without running anything.
+			before = f.Snapshot()
+			models, _ := f.Reg.List(f.Ctx, 0)
+			for i, body := range [][]byte{ownKey, ownKey, []byte(`{"as_of":"2017-12-01"}`)} {
+				a := f.Call(step, http.MethodPost, chaintest.Token, body, nil)
+				if a.Status != http.StatusOK || a.Result.Outcome != "already-done" {
+					t.Errorf("replay %d: %v, want 200 already-done", i, a)
+				}
+			}
+			if diff := chaintest.DiffSnapshots(before, f.Snapshot()); len(diff) > 0 {
+				t.Errorf("replays changed the store: %v", diff)
+			}
+			if rs := f.Attempts(step, d); len(rs) != 1 {
+				t.Errorf("replays recorded runs: %d rows", len(rs))
+			}
+			if after, _ := f.Reg.List(f.Ctx, 0); len(after) != len(models) {
+				t.Errorf("replays registered models: %d, before %d", len(after), len(models))
+			}
+		})
+		if t.Failed() {
+			return
+		}
+	}
+	// The pipeline run is done once train is.
+	st, err := f.Tracker.Status(f.Ctx, 5)
+	if err != nil || len(st) != 1 || st[0].Status != runs.Done || len(st[0].Steps) != len(chaintest.RunSteps()) {
+		t.Errorf("pipeline status: %+v %v", st, err)
+	}
+}
+
+// checkStep asserts what each step's manifest must say about the data.
+func checkStep(f *chaintest.Fixture, step string, d time.Time, m *runner.Manifest, wantDownloaded int64) {
+	t := f.T
+	t.Helper()
+	switch step {
+	case "download":
+		months, _ := m.Notes["months"].([]any)
+		empty, _ := m.Notes["empty_months"].([]any)
+		if len(months) != 12 || months[0] != "2016-12" || months[11] != "2017-11" || len(empty) != 1 || empty[0] != "2016-12" {
+			t.Errorf("download months %v, empty %v", months, empty)
+		}
+		if m.RowsOut != wantDownloaded || m.Rejects != 0 {
+			t.Errorf("download rows out %d rejects %d, want %d and 0", m.RowsOut, m.Rejects, wantDownloaded)
+		}
+		if len(m.Outputs) != 13 { // 12 months of crimes and the stations
+			t.Errorf("download outputs: %d", len(m.Outputs))
+		}
+	case "merge":
+		if m.RowsIn != wantDownloaded || m.RowsOut != wantDownloaded || m.Notes["duplicate_ids"] != 0.0 || m.Notes["outside_window"] != 0.0 {
+			t.Errorf("merge: in %d out %d notes %v, want %d", m.RowsIn, m.RowsOut, m.Notes, wantDownloaded)
+		}
+		if _, ok := m.Notes["previous_window"]; ok {
+			t.Errorf("first run merged a previous window: %v", m.Notes)
+		}
+	case "enrich":
+		if m.RowsIn != wantDownloaded || m.RowsOut+m.Rejects != m.RowsIn || m.Rejects == 0 {
+			t.Errorf("enrich: in %d out %d rejects %d", m.RowsIn, m.RowsOut, m.Rejects)
+		}
+	case "split":
+		tr, te := m.Notes["train_rows"].(float64), m.Notes["test_rows"].(float64)
+		if int64(tr+te) != m.RowsOut || math.Abs(te/(tr+te)-0.2) > 0.01 {
+			t.Errorf("split %v/%v of %d", tr, te, m.RowsOut)
+		}
+	case "train":
+		checkTrain(f, d, m, 1)
+	}
+}
+
+// checkTrain asserts train's manifest, its registration and, independently
+// of train's own check, that the stored artifact replays the preprocessing:
+// the raw (enriched, outlier-filtered) test records through the artifact
+// give the probabilities the model gives on the ML-ready test set.
+func checkTrain(f *chaintest.Fixture, d time.Time, m *runner.Manifest, wantVersion int) {
+	t := f.T
+	t.Helper()
+	skew, ok := m.Notes["max_replay_error"].(float64)
+	if !ok || skew > 1e-9 || skew < 0 {
+		t.Errorf("max_replay_error %v (%T), want a number <= 1e-9", m.Notes["max_replay_error"], m.Notes["max_replay_error"])
+	}
+	if v, _ := m.Notes["model_version"].(float64); int(v) != wantVersion {
+		t.Errorf("model_version %v, want %d", m.Notes["model_version"], wantVersion)
+	}
+	if m.Notes["decision"] == nil || m.Notes["champion"] == nil {
+		t.Errorf("no champion/challenger decision in the manifest: %v", m.Notes)
+	}
+	mod, err := f.Reg.ByRunDate(f.Ctx, d)
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	art, ok := m.Output(chain.ArtifactKey(d))
+	if !ok || mod.Version != wantVersion || mod.Artifact.Key != art.Key || mod.Artifact.ETag != art.ETag || mod.Decision == nil {
+		t.Errorf("registered %+v, manifest artifact %+v", mod, art)
+	}
+	if len(mod.Lineage) == 0 {
+		t.Errorf("model v%d has no lineage", mod.Version)
+	}
+	b, _, err := store.GetBytes(f.Ctx, f.Raw, chain.ModelsBucket, chain.ArtifactKey(d), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := model.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := f.Table(chain.TableKey(chain.Outliers, d, "test"))
+	rd, err := recipe.NewReader(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ml := f.Table(chain.TableKey(chain.Features, d, "test"))
+	X := make([][]float64, len(p.A.Recipe.Features))
+	for j, name := range p.A.Recipe.Features {
+		c, err := ml.Lookup(name, table.Numeric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		X[j] = c.Nums
+	}
+	var want []float64
+	if p.A.GBT != nil {
+		want, err = p.A.GBT.PredictProbaBatch(X)
+	} else {
+		want, err = p.A.LogReg.PredictProbaBatch(X)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw.Len() != len(want) || raw.Len() == 0 {
+		t.Fatalf("raw test set %d rows, ML-ready %d", raw.Len(), len(want))
+	}
+	worst := 0.0
+	var rec recipe.Record
+	for i := range want {
+		rd.Read(i, &rec)
+		worst = math.Max(worst, math.Abs(p.Predict(&rec)-want[i]))
+	}
+	if worst > 1e-9 {
+		t.Errorf("the stored artifact replays the preprocessing with error %g", worst)
+	}
+	t.Logf("train: %s ROC-AUC %.4f, replay error %g (train's own: %g), features %v",
+		p.A.Algorithm, p.A.Metrics["roc_auc"], worst, skew, p.A.Recipe.Features)
+}
+
+// TestStoreDownMidStep takes MinIO down in the middle of every step (after
+// its reads, before one of its writes: the first output, a middle one or the
+// manifest) and checks the step answers 503 so MinIO redelivers; that a
+// delivery while the store is down is 503 too; and that after a restart the
+// redelivered event completes the step with nothing lost or duplicated: one
+// done run row, exactly the manifest's outputs written, byte-identical to an
+// undisturbed run.
+func TestStoreDownMidStep(t *testing.T) {
+	f := chaintest.New(t, chaintest.Options{Crimes: chaintest.Slice(t, 30, nil)})
+	d := chaintest.RunDate("2017-12-01")
+	ref := f.Reference(d)
+	// Which Put of the step finds the store gone (counting from 1; the
+	// manifest is the last Put).
+	tripAt := map[string][]int{
+		"download": {3}, "merge": {2}, "enrich": {2}, "split": {2}, "outliers": {3},
+		"encode": {1}, "scale": {3}, "balance": {1}, "features": {2},
+		"train": {1, 2}, // before the artifact, then after registering, before the manifest
+	}
+	for _, step := range chaintest.RunSteps() {
+		t.Run(step, func(t *testing.T) {
+			f := f.In(t)
+			before := f.Snapshot()
+			event := f.TriggerBody(step, d) // MinIO redelivers the very same event
+			for _, n := range tripAt[step] {
+				f.Store.Arm(n)
+				a := f.Call(step, http.MethodPost, chaintest.Token, event, nil)
+				if a.Status != http.StatusServiceUnavailable || a.Result.Outcome != "retry" {
+					t.Fatalf("store gone before Put %d: %v, want 503 retry", n, a)
+				}
+				if f.MinIO.Running() {
+					t.Fatal("the store was not taken down")
+				}
+				// A delivery while the store is down: 503, nothing recorded.
+				if a := f.Call(step, http.MethodPost, chaintest.Token, event, nil); a.Status != http.StatusServiceUnavailable {
+					t.Errorf("delivery while the store is down: %v, want 503", a)
+				}
+				if err := f.MinIO.Restart(); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.Manifest(step, d); err == nil {
+					t.Fatalf("a manifest was written by the failed attempt")
+				}
+			}
+			rs := f.Attempts(step, d)
+			if len(rs) != len(tripAt[step]) || chaintest.CountStatus(rs, runs.Failed) != len(rs) || rs[0].Permanent {
+				t.Errorf("failed attempts: %+v", rs)
+			}
+
+			a := f.Call(step, http.MethodPost, chaintest.Token, event, nil)
+			if a.Status != http.StatusOK || a.Result.Outcome != "done" {
+				t.Fatalf("redelivery after restart: %v", a)
+			}
+			m := f.MustManifest(step, d)
+			f.CheckOutputs(m)
+			rs = f.Attempts(step, d)
+			if chaintest.CountStatus(rs, runs.Done) != 1 || len(rs) != len(tripAt[step])+1 {
+				t.Errorf("run rows after the retry: %+v", rs)
+			}
+			// Exactly the manifest's outputs (and the manifest) are new.
+			manifestBucket := chain.DataBucket
+			if step == "train" {
+				manifestBucket = chain.ModelsBucket
+			}
+			want := map[string]bool{manifestBucket + "/" + chain.ManifestKey(step, d): true}
+			for _, o := range m.Outputs {
+				want[o.Bucket+"/"+o.Key] = true
+			}
+			var added []string
+			for _, line := range chaintest.DiffSnapshots(before, f.Snapshot()) {
+				k, ok := strings.CutPrefix(line, "added ")
+				if !ok {
+					t.Errorf("the step's retry touched an object it does not own: %s", line)
+					continue
+				}
+				added = append(added, k)
+				if !want[k] {
+					t.Errorf("stray object %s", k)
+				}
+			}
+			if len(added) != len(want) {
+				t.Errorf("objects added %v, want %d", added, len(want))
+			}
+			if step == "train" {
+				if m.Notes["already_registered"] != true || m.Notes["model_version"] != 1.0 {
+					t.Errorf("train retried after registering: notes %v", m.Notes)
+				}
+				models, _ := f.Reg.List(f.Ctx, 0)
+				champ, err := f.Reg.ChampionVersion(f.Ctx)
+				if len(models) != 1 || err != nil || champ != 1 {
+					t.Errorf("models %d, champion %d %v; want one model, the champion", len(models), champ, err)
+				}
+				return
+			}
+			// Byte for byte what an undisturbed run writes.
+			r := ref[step]
+			if len(r.Outputs) != len(m.Outputs) || m.RowsIn != r.RowsIn || m.RowsOut != r.RowsOut || m.Rejects != r.Rejects {
+				t.Errorf("after the retry: %d outputs, rows %d/%d/%d; undisturbed: %d outputs, rows %d/%d/%d",
+					len(m.Outputs), m.RowsIn, m.RowsOut, m.Rejects, len(r.Outputs), r.RowsIn, r.RowsOut, r.Rejects)
+			}
+			for _, o := range r.Outputs {
+				got, ok := m.Output(o.Key)
+				if !ok || got.ETag != o.ETag || got.Size != o.Size || got.Rows != o.Rows {
+					t.Errorf("output %s: %+v after the retry, %+v undisturbed", o.Key, got, o)
+				}
+			}
+		})
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestMalformedRows serves a month in which some records have bad numbers
+// (in the data) or bad dates (corrupted on the wire): download counts them as
+// rejects in its manifest and run row, writes them to rejects.csv with their
+// reasons, and completes; merge never sees them.
+func TestMalformedRows(t *testing.T) {
+	header, recs := chaintest.Crimes2017(t)
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	var march [][]string
+	for _, r := range recs {
+		if chaintest.InMonth("2017-03")(r) {
+			march = append(march, r)
+		}
+	}
+	bad := func(i int, id, field, value string) []string {
+		r := append([]string(nil), march[i]...)
+		r[col["ID"]] = id
+		if field != "" {
+			r[col[field]] = value
+		}
+		return r
+	}
+	extra := [][]string{
+		bad(1, "90000001", "X Coordinate", "117O000"), // letter O
+		bad(2, "90000002", "Latitude", "41.8.1"),
+		bad(3, "90000003", "", ""), // dates corrupted on the wire
+		bad(4, "90000004", "", ""),
+	}
+	onWire := map[string][2]string{"90000003": {"date", "2017-02-30T10:00:00.000"}, "90000004": {"updated_on", "yesterday"}}
+	f := chaintest.New(t, chaintest.Options{
+		Crimes: chaintest.Slice(t, 20, chaintest.InMonth("2017-03"), extra...),
+		Portal: corrupt(onWire),
+	})
+	var good int64
+	for i := 0; i < len(recs); i += 20 {
+		if chaintest.InMonth("2017-03")(recs[i]) {
+			good++
+		}
+	}
+	a := f.Call("download", http.MethodPost, chaintest.Token, []byte(`{"from":"2017-03","to":"2017-03"}`), nil)
+	d := chaintest.RunDate("2017-04-01")
+	if a.Status != http.StatusOK || a.Result.Outcome != "done" || a.Result.RunDate != "2017-04-01" {
+		t.Fatalf("download of a month with bad rows: %v", a)
+	}
+	m := f.MustManifest("download", d)
+	if m.Rejects != 4 || m.RowsOut != good || m.RowsIn != good+4 {
+		t.Errorf("manifest rows in %d out %d rejects %d, want %d %d 4", m.RowsIn, m.RowsOut, m.Rejects, good+4, good)
+	}
+	rejKey := chain.MonthRejectsKey(chain.MonthOf(chaintest.RunDate("2017-03-01")))
+	ref, ok := m.Output(rejKey)
+	if !ok || ref.Rows != 4 {
+		t.Errorf("rejects file in the manifest: %+v %v", ref, ok)
+	}
+	b, _, err := store.GetBytes(f.Ctx, f.Raw, chain.DataBucket, rejKey, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.HasPrefix(text, "line,reason,raw\n") || strings.Count(text, "\n") != 5 {
+		t.Errorf("rejects.csv:\n%s", text)
+	}
+	for _, want := range []string{"x_coordinate", "latitude", `"date"`, "updated_on", "90000001", "90000002", "90000003", "90000004"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rejects.csv does not mention %s:\n%s", want, text)
+		}
+	}
+	rs := f.Attempts("download", d)
+	if len(rs) != 1 || rs[0].Status != runs.Done || rs[0].Rejects != 4 {
+		t.Errorf("run row: %+v", rs)
+	}
+	if got := f.CSVRows(chain.DataBucket, chain.MonthCrimesKey(chain.MonthOf(chaintest.RunDate("2017-03-01")))); got != good {
+		t.Errorf("crimes.csv holds %d rows, want %d", got, good)
+	}
+	a = f.Trigger("merge", d)
+	if a.Status != http.StatusOK || a.Result.Outcome != "done" {
+		t.Fatalf("merge: %v", a)
+	}
+	if mm := f.MustManifest("merge", d); mm.RowsIn != good || mm.RowsOut != good {
+		t.Errorf("merge read %d rows, wrote %d; want %d", mm.RowsIn, mm.RowsOut, good)
+	}
+}
+
+// TestEmptyMonth: a download that finds no crime answers 200 "failed" with
+// the reason (so MinIO/cron do not retry forever), is recorded as a permanent
+// failure, and its replay is acknowledged without fetching again.
+func TestEmptyMonth(t *testing.T) {
+	f := chaintest.New(t, chaintest.Options{Crimes: chaintest.Slice(t, 60, nil)})
+	const crimesPath = "/resource/ijzp-q8t2.json"
+	for _, tc := range []struct {
+		body, runDate, reason string
+	}{
+		{`{"from":"2018-03","to":"2018-03"}`, "2018-04-01", "no crimes in 2018-03..2018-03"},
+		{`{"as_of":"2016-06-01"}`, "2016-06-01", "no crimes in 2015-06..2016-05"},
+	} {
+		d := chaintest.RunDate(tc.runDate)
+		a := f.Call("download", http.MethodPost, chaintest.Token, []byte(tc.body), nil)
+		if a.Status != http.StatusOK || a.Result.Outcome != "failed" || !strings.Contains(a.Result.Reason, tc.reason) {
+			t.Errorf("%s: %v, want 200 failed %q", tc.body, a, tc.reason)
+		}
+		rs := f.Attempts("download", d)
+		if len(rs) != 1 || rs[0].Status != runs.Failed || !rs[0].Permanent || !strings.Contains(rs[0].Error, tc.reason) {
+			t.Errorf("%s: run rows %+v, want one permanent failure", tc.body, rs)
+		}
+		if _, err := f.Manifest("download", d); err == nil {
+			t.Errorf("%s: a failed download wrote a manifest", tc.body)
+		}
+		fetched := f.Standin.Requests(crimesPath)
+		a = f.Call("download", http.MethodPost, chaintest.Token, []byte(tc.body), nil)
+		if a.Status != http.StatusOK || a.Result.Outcome != "failed" || !strings.Contains(a.Result.Reason, "already failed permanently") {
+			t.Errorf("%s replayed: %v, want 200 failed (already failed permanently)", tc.body, a)
+		}
+		if n := f.Standin.Requests(crimesPath); n != fetched {
+			t.Errorf("%s replayed: fetched %d more pages, want none", tc.body, n-fetched)
+		}
+		if rs := f.Attempts("download", d); len(rs) != 1 {
+			t.Errorf("%s replayed: %d run rows, want 1", tc.body, len(rs))
+		}
+	}
+	st, err := f.Tracker.Status(f.Ctx, 5)
+	if err != nil || len(st) != 2 || st[0].Status != runs.Failed || st[1].Status != runs.Failed {
+		t.Errorf("pipeline status: %+v %v", st, err)
+	}
+}
+
+// corrupt rewrites fields of the crimes the stand-in sends, by id: bad
+// values the stand-in itself would refuse to load (it indexes by date).
+func corrupt(onWire map[string][2]string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/resource/ijzp-q8t2.json" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			var objs []map[string]any
+			if rec.Code == http.StatusOK && json.Unmarshal(body, &objs) == nil {
+				n := 0
+				for _, o := range objs {
+					if c, ok := onWire[fmt.Sprint(o["id"])]; ok {
+						o[c[0]] = c[1]
+						n++
+					}
+				}
+				if n > 0 {
+					body, _ = json.Marshal(objs)
+				}
+			}
+			for k, v := range rec.Header() {
+				if k != "Content-Length" {
+					w.Header()[k] = v
+				}
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+		})
+	}
+}
+
+// TestConcurrentDeliveries: the same event delivered several times at once
+// (at-least-once delivery, a manual call racing the notification) runs the
+// step once; the others are told to retry (503 in-progress) or that it is
+// done, and a later redelivery is acknowledged.
+func TestConcurrentDeliveries(t *testing.T) {
+	f := chaintest.New(t, chaintest.Options{Crimes: chaintest.Slice(t, 60, nil)})
+	d := chaintest.RunDate("2017-12-01")
+	f.RunUpTo("split", d)
+	event := f.TriggerBody("split", d)
+	const n = 4
+	answers := make(chan chaintest.Answer, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := handler.Request{Method: http.MethodPost, Header: http.Header{"Authorization": {"Bearer " + chaintest.Token}}, Body: event}
+			req.WithContext(f.Ctx)
+			res := f.Functions["split"].Handle(req)
+			var a chaintest.Answer
+			a.Status = res.StatusCode
+			json.Unmarshal(res.Body, &a.Result)
+			a.Raw = string(res.Body)
+			answers <- a
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	outcomes := map[string]int{}
+	for a := range answers {
+		outcomes[a.Result.Outcome]++
+		switch a.Result.Outcome {
+		case "done", "already-done":
+			if a.Status != http.StatusOK {
+				t.Errorf("%v", a)
+			}
+		case "in-progress":
+			if a.Status != http.StatusServiceUnavailable {
+				t.Errorf("%v", a)
+			}
+		default:
+			t.Errorf("concurrent delivery: %v", a)
+		}
+	}
+	if outcomes["done"] != 1 {
+		t.Errorf("outcomes %v, want exactly one done", outcomes)
+	}
+	if rs := f.Attempts("split", d); len(rs) != 1 || rs[0].Status != runs.Done {
+		t.Errorf("run rows: %+v", rs)
+	}
+	if a := f.Call("split", http.MethodPost, chaintest.Token, event, nil); a.Result.Outcome != "already-done" {
+		t.Errorf("redelivery: %v", a)
+	}
+	t.Logf("outcomes of %d concurrent deliveries: %v", n, outcomes)
+}

@@ -1,0 +1,184 @@
+package chain
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The object layout: the seed's, plus one manifest per step and run,
+// written last. Every key is derived here, and only here, from a run date
+// or a month, so no caller ever names a key of its own.
+
+// Prefixes of the data bucket (and the models bucket's).
+const (
+	RawMonthsPrefix = "0-raw-data/monthly-data/"
+	WindowPrefix    = "0-raw-data/data/"
+	EnrichedPrefix  = "1-enriched-data/"
+	// TempPrefix holds intermediate outputs that expire after TempExpiryDays.
+	TempPrefix     = "2-processed-data/"
+	TempExpiryDays = 60
+	MLReadyPrefix  = "ml-ready-data/"
+	ModelsPrefix   = "arrest/"
+)
+
+// ManifestSuffix ends every manifest key: a step writes its manifest last, and
+// the next step's notification rule filters on it, so a multi-file output
+// starts the next step exactly once.
+const ManifestSuffix = "manifest.json"
+
+// BinaryExt ends the keys of tables kept in the binary table format between
+// two of our own steps (split … balance); the files people and other tools
+// read (raw months, the window, the enriched year, the ML-ready sets) are CSV.
+const BinaryExt = ".tbl"
+
+// DateLayout is the run-date form used in keys (crimes_12m_2018-01-01.csv).
+const DateLayout = "2006-01-02"
+
+// MonthLayout is the month form used in keys (monthly-data/2017-12/).
+const MonthLayout = "2006-01"
+
+// RunDate normalises t to the first instant of its day, in UTC: run dates are
+// calendar dates, carried without a zone.
+func RunDate(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// ParseRunDate parses a YYYY-MM-DD run date.
+func ParseRunDate(s string) (time.Time, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("run date %q: want YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+// Day formats a run date as keys carry it.
+func Day(d time.Time) string { return d.Format(DateLayout) }
+
+// Window is the rolling window a run's model learns from: the 365 days
+// before the run date.
+const Window = 365 * 24 * time.Hour
+
+// Month is a calendar month, the unit download fetches and stores.
+type Month struct{ time.Time }
+
+// MonthOf returns the month holding t.
+func MonthOf(t time.Time) Month {
+	return Month{time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// ParseMonth parses YYYY-MM.
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse(MonthLayout, s)
+	if err != nil {
+		return Month{}, fmt.Errorf("month %q: want YYYY-MM", s)
+	}
+	return Month{t}, nil
+}
+
+func (m Month) String() string      { return m.Format(MonthLayout) }
+func (m Month) Next() Month         { return Month{m.AddDate(0, 1, 0)} }
+func (m Month) Prev() Month         { return Month{m.AddDate(0, -1, 0)} }
+func (m Month) End() time.Time      { return m.AddDate(0, 1, 0) }
+func (m Month) Before(o Month) bool { return m.Time.Before(o.Time) }
+
+// LastMonth is the newest month a run date's download covers: the month
+// that ended before it (a run on the 1st), or its own month up to that day.
+func LastMonth(d time.Time) Month {
+	if d.Day() == 1 {
+		return MonthOf(d).Prev()
+	}
+	return MonthOf(d)
+}
+
+// MonthDir is download's folder for one month.
+func MonthDir(m Month) string { return RawMonthsPrefix + m.String() + "/" }
+
+// MonthCrimesKey is one month of crimes as downloaded.
+func MonthCrimesKey(m Month) string { return MonthDir(m) + "crimes.csv" }
+
+// MonthRejectsKey holds the records of a month the decoder refused.
+func MonthRejectsKey(m Month) string { return MonthDir(m) + "rejects.csv" }
+
+// StationsKey is the police stations as downloaded with a month.
+func StationsKey(m Month) string { return MonthDir(m) + "police_stations.csv" }
+
+const windowStem = WindowPrefix + "crimes_12m_"
+
+// WindowKey is merge's 12-month window for a run date.
+func WindowKey(d time.Time) string { return windowStem + Day(d) + ".csv" }
+
+// WindowDate reads the run date of a window key (false for any other key,
+// merge's manifests included).
+func WindowDate(key string) (time.Time, bool) {
+	s, ok := strings.CutPrefix(key, windowStem)
+	if !ok || !strings.HasSuffix(s, ".csv") {
+		return time.Time{}, false
+	}
+	d, err := ParseRunDate(strings.TrimSuffix(s, ".csv"))
+	return d, err == nil
+}
+
+// EnrichedKey is enrich's output for a run date.
+func EnrichedKey(d time.Time) string { return EnrichedPrefix + "crimes_enriched_" + Day(d) + ".csv" }
+
+// EnrichedRejectsKey holds the records enrich could not place (no coordinates).
+func EnrichedRejectsKey(d time.Time) string {
+	return EnrichedPrefix + "crimes_enriched_" + Day(d) + ".rejects.csv"
+}
+
+// EnrichedStationsKey keeps the stations enrich used: the model artifact
+// carries them so predict finds the same nearest station.
+func EnrichedStationsKey(d time.Time) string { return EnrichedPrefix + "stations_" + Day(d) + ".json" }
+
+// StepDir is the folder of a step that writes one folder per run date
+// (split … features, train).
+func StepDir(step string, d time.Time) string { return MustLookup(step).Output + Day(d) + "/" }
+
+// TableKey is one of a step's two tables ("train" or "test") for a run
+// date: CSV for features (the ML-ready files people read), the binary
+// format between our own steps.
+func TableKey(step string, d time.Time, name string) string {
+	ext := BinaryExt
+	if step == Features {
+		ext = ".csv"
+	}
+	return StepDir(step, d) + name + ext
+}
+
+// RecipeKey is where a fitting step writes the recipe fitted so far.
+func RecipeKey(step string, d time.Time) string { return StepDir(step, d) + "recipe.json" }
+
+// ArtifactKey is where train writes the model of a run date (models bucket).
+func ArtifactKey(d time.Time) string { return StepDir(Train, d) + "model.json" }
+
+// ManifestKey is where step writes its manifest for run date d (download:
+// in the folder of the month that ended before d).
+func ManifestKey(step string, d time.Time) string {
+	switch step {
+	case Download:
+		return MonthDir(LastMonth(d)) + ManifestSuffix
+	case Merge:
+		return windowStem + Day(d) + "." + ManifestSuffix
+	case Enrich:
+		return EnrichedPrefix + "crimes_enriched_" + Day(d) + "." + ManifestSuffix
+	default:
+		return StepDir(step, d) + ManifestSuffix
+	}
+}
+
+// Owns reports whether key lies under one of the chain's output prefixes in
+// the bucket of role bucketRole: no key outside them is read or written on
+// a caller's say-so.
+func Owns(bucketRole, key string) bool {
+	if strings.Contains(key, "..") || strings.HasPrefix(key, "/") {
+		return false
+	}
+	for _, s := range Steps {
+		if s.Output != "" && s.Bucket == bucketRole && strings.HasPrefix(key, s.Output) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package chain
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+func TestMonths(t *testing.T) {
+	m := MonthOf(time.Date(2017, 12, 31, 23, 59, 0, 0, time.UTC))
+	if m.String() != "2017-12" || m.Next().String() != "2018-01" || m.Prev().String() != "2017-11" {
+		t.Errorf("month arithmetic: %s %s %s", m, m.Next(), m.Prev())
+	}
+	if !m.End().Equal(date(2018, 1, 1)) {
+		t.Errorf("end of 2017-12: %v", m.End())
+	}
+	p, err := ParseMonth("2017-02")
+	if err != nil || p.String() != "2017-02" || !p.Time.Equal(date(2017, 2, 1)) {
+		t.Errorf("ParseMonth: %v %v", p, err)
+	}
+	for _, bad := range []string{"2017-13", "2017-2", "17-02", "2017-02-01", ""} {
+		if _, err := ParseMonth(bad); err == nil {
+			t.Errorf("ParseMonth(%q) accepted", bad)
+		}
+	}
+	for d, want := range map[time.Time]string{
+		date(2018, 1, 1):   "2017-12", // a run on the 1st covers the month that ended
+		date(2018, 1, 15):  "2018-01", // mid-month: its own month up to that day
+		date(2018, 3, 1):   "2018-02",
+		date(2017, 12, 31): "2017-12",
+	} {
+		if got := LastMonth(d).String(); got != want {
+			t.Errorf("LastMonth(%s) = %s, want %s", Day(d), got, want)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	d := date(2018, 1, 1)
+	for got, want := range map[string]string{
+		MonthCrimesKey(MonthOf(date(2017, 12, 1))):  "0-raw-data/monthly-data/2017-12/crimes.csv",
+		MonthRejectsKey(MonthOf(date(2017, 12, 1))): "0-raw-data/monthly-data/2017-12/rejects.csv",
+		StationsKey(MonthOf(date(2017, 12, 1))):     "0-raw-data/monthly-data/2017-12/police_stations.csv",
+		WindowKey(d):                                "0-raw-data/data/crimes_12m_2018-01-01.csv",
+		EnrichedKey(d):                              "1-enriched-data/crimes_enriched_2018-01-01.csv",
+		EnrichedStationsKey(d):                      "1-enriched-data/stations_2018-01-01.json",
+		EnrichedRejectsKey(d):                       "1-enriched-data/crimes_enriched_2018-01-01.rejects.csv",
+		TableKey(Split, d, "train"):                 "2-processed-data/split/2018-01-01/train.tbl",
+		TableKey(Outliers, d, "test"):               "2-processed-data/outliers/2018-01-01/test.tbl",
+		RecipeKey(Scale, d):                         "2-processed-data/scale/2018-01-01/recipe.json",
+		TableKey(Features, d, "train"):              "ml-ready-data/2018-01-01/train.csv",
+		TableKey(Features, d, "train"):              "ml-ready-data/2018-01-01/train.csv",
+		ArtifactKey(d):                              "arrest/2018-01-01/model.json",
+		ManifestKey("download", d):                  "0-raw-data/monthly-data/2017-12/manifest.json",
+		ManifestKey("download", date(2018, 1, 15)):  "0-raw-data/monthly-data/2018-01/manifest.json",
+		ManifestKey("merge", d):                     "0-raw-data/data/crimes_12m_2018-01-01.manifest.json",
+		ManifestKey("enrich", d):                    "1-enriched-data/crimes_enriched_2018-01-01.manifest.json",
+		ManifestKey("split", d):                     "2-processed-data/split/2018-01-01/manifest.json",
+		ManifestKey("features", d):                  "ml-ready-data/2018-01-01/manifest.json",
+		ManifestKey("train", d):                     "arrest/2018-01-01/manifest.json",
+	} {
+		if got != want {
+			t.Errorf("key %q, want %q", got, want)
+		}
+	}
+}
+
+// Every step's manifest starts exactly the next step, and no data file
+// starts any: a multi-file output triggers the chain once.
+func TestManifestKeysDriveTheChain(t *testing.T) {
+	d := date(2018, 1, 1)
+	for _, s := range Steps {
+		if s.Trigger != Cron && s.Trigger != Event {
+			continue
+		}
+		key := ManifestKey(s.Name, d)
+		if !Owns(s.Bucket, key) {
+			t.Errorf("%s: manifest %s is outside the chain's prefixes", s.Name, key)
+		}
+		var started []string
+		for _, n := range Evented() {
+			if n.Matches(s.Bucket, key) {
+				started = append(started, n.Name)
+			}
+		}
+		var want []string
+		for _, n := range Evented() {
+			if n.After == s.Name {
+				want = append(want, n.Name)
+			}
+		}
+		if strings.Join(started, ",") != strings.Join(want, ",") {
+			t.Errorf("%s's manifest %s starts %v, want %v", s.Name, key, started, want)
+		}
+	}
+	m := MonthOf(date(2017, 12, 1))
+	for _, key := range []string{
+		MonthCrimesKey(m), MonthRejectsKey(m), StationsKey(m), WindowKey(d), EnrichedKey(d),
+		EnrichedStationsKey(d), EnrichedRejectsKey(d), TableKey(Split, d, "train"), TableKey(Balance, d, "test"),
+		RecipeKey(Encode, d), TableKey(Features, d, "test"),
+	} {
+		if !Owns(DataBucket, key) {
+			t.Errorf("%s is outside the chain's prefixes", key)
+		}
+		for _, n := range Evented() {
+			if n.Matches(DataBucket, key) {
+				t.Errorf("data file %s would start %s", key, n.Name)
+			}
+		}
+	}
+}
+
+func TestWindowDate(t *testing.T) {
+	if d, ok := WindowDate(WindowKey(date(2017, 12, 1))); !ok || !d.Equal(date(2017, 12, 1)) {
+		t.Errorf("WindowDate(RollingKey) = %v %v", d, ok)
+	}
+	// merge's manifest lives under the same prefix: it is no data file.
+	for _, k := range []string{ManifestKey("merge", date(2017, 12, 1)), "0-raw-data/data/crimes_12m_2017-13-01.csv", "0-raw-data/data/other.csv"} {
+		if _, ok := WindowDate(k); ok {
+			t.Errorf("WindowDate(%q) accepted", k)
+		}
+	}
+}

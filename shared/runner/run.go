@@ -1,0 +1,182 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
+)
+
+// Run is one execution of one step for one run date: the step reads and
+// writes through it, so inputs, outputs and counts land in the manifest.
+type Run struct {
+	Env  *Env
+	Step chain.Step
+	Date time.Time
+	Plan Plan      // how a planned step's run was planned (download)
+	Prev *Manifest // the manifest that started it (nil for download)
+
+	m       Manifest
+	started time.Time
+}
+
+// Started is when the run began: a step with a time limit counts from it.
+func (r *Run) Started() time.Time { return r.started }
+
+// Input is the one object the triggering manifest offers under role.
+func (r *Run) Input(role string) (Ref, error) {
+	refs, err := r.inputs(role)
+	if err != nil {
+		return Ref{}, err
+	}
+	if len(refs) != 1 {
+		return Ref{}, Permanentf("%s's manifest offers %d objects as %s, want one", r.Prev.Step, len(refs), role)
+	}
+	return refs[0], nil
+}
+
+// Inputs are all the objects the triggering manifest offers under role (at
+// least one).
+func (r *Run) Inputs(role string) ([]Ref, error) { return r.inputs(role) }
+
+func (r *Run) inputs(role string) ([]Ref, error) {
+	if !r.Step.Reading(role) {
+		panic(fmt.Sprintf("runner: step %s reads %s, which the chain table does not declare", r.Step.Name, role))
+	}
+	if r.Prev == nil {
+		return nil, fmt.Errorf("step %s has no triggering manifest", r.Step.Name)
+	}
+	refs := r.Prev.Offers(role)
+	if len(refs) == 0 {
+		return nil, Permanentf("%s's manifest offers no %s", r.Prev.Step, role)
+	}
+	return refs, nil
+}
+
+// Pass hands ref on to the next steps under role, unread: encode hands the
+// record-level test rows on as test_records.
+func (r *Run) Pass(role string, ref Ref) {
+	r.checkWrites(role)
+	ref.Role = role
+	r.m.Forward = append(r.m.Forward, ref)
+}
+
+func (r *Run) checkWrites(role string) {
+	if !r.Step.Writing(role) {
+		panic(fmt.Sprintf("runner: step %s writes %s, which the chain table does not declare", r.Step.Name, role))
+	}
+}
+
+// input records ref as read (once, however often it is read).
+func (r *Run) input(ref Ref, obj store.Object) {
+	in := Ref{Role: ref.Role, Ref: obj.Ref(), Rows: ref.Rows}
+	for _, have := range r.m.Inputs {
+		if have.Ref == in.Ref {
+			return
+		}
+	}
+	r.m.Inputs = append(r.m.Inputs, in)
+}
+
+// Get reads a whole input object.
+func (r *Run) Get(ctx context.Context, ref Ref) ([]byte, error) {
+	b, obj, err := store.GetBytes(ctx, r.Env.Store, ref.Bucket, ref.Key, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.input(ref, obj)
+	return b, nil
+}
+
+// GetJSON reads a JSON input into v.
+func (r *Run) GetJSON(ctx context.Context, ref Ref, v any) error {
+	b, err := r.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &Permanent{fmt.Errorf("decode %s: %w", ref.Key, err)}
+	}
+	return nil
+}
+
+// Put writes an object under key in the step's bucket and records it as an
+// output with role. rows is the row count it holds, when it is a table.
+func (r *Run) Put(ctx context.Context, role, key string, data []byte, contentType string, rows int64) (Ref, error) {
+	return r.PutReader(ctx, role, key, bytes.NewReader(data), int64(len(data)), contentType, rows)
+}
+
+// PutReader is Put for a body of size bytes read from body; the store may
+// rewind it to retry, so it must be an io.ReadSeeker to be retried without
+// spooling.
+func (r *Run) PutReader(ctx context.Context, role, key string, body io.Reader, size int64, contentType string, rows int64) (Ref, error) {
+	r.checkWrites(role)
+	ref, err := r.put(ctx, key, body, size, contentType)
+	if err != nil {
+		return Ref{}, err
+	}
+	ref.Role, ref.Rows = role, rows
+	r.m.Outputs = append(r.m.Outputs, ref)
+	return ref, nil
+}
+
+// put writes into the step's bucket, refusing keys outside the chain's
+// prefixes.
+func (r *Run) put(ctx context.Context, key string, body io.Reader, size int64, contentType string) (Ref, error) {
+	if !chain.Owns(r.Step.Bucket, key) {
+		return Ref{}, fmt.Errorf("step %s may not write %s: outside the chain's prefixes", r.Step.Name, key)
+	}
+	obj, err := r.Env.Store.Put(ctx, r.Env.Buckets.Name(r.Step.Bucket), key, body, size, contentType)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{Ref: obj.Ref()}, nil
+}
+
+// Adopt records an object already in the step's bucket as an output with
+// role (an earlier attempt wrote it).
+func (r *Run) Adopt(ctx context.Context, role, key string) (Ref, error) {
+	r.checkWrites(role)
+	obj, err := r.Env.Store.Stat(ctx, r.Env.Buckets.Name(r.Step.Bucket), key)
+	if err != nil {
+		return Ref{}, err
+	}
+	ref := Ref{Role: role, Ref: obj.Ref()}
+	r.m.Outputs = append(r.m.Outputs, ref)
+	return ref, nil
+}
+
+// PutJSON writes v as indented JSON (fitted state is read by people too).
+func (r *Run) PutJSON(ctx context.Context, role, key string, v any) (Ref, error) {
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
+	}
+	return r.Put(ctx, role, key, b, "application/json", 0)
+}
+
+// Count adds to the run's row counts.
+func (r *Run) Count(in, out, rejects int64) {
+	r.m.RowsIn += in
+	r.m.RowsOut += out
+	r.m.Rejects += rejects
+}
+
+// RowsIn is the rows counted in so far.
+func (r *Run) RowsIn() int64 { return r.m.RowsIn }
+
+// Note records a fact about the run in its manifest, for people.
+func (r *Run) Note(key string, v any) {
+	if r.m.Notes == nil {
+		r.m.Notes = map[string]any{}
+	}
+	r.m.Notes[key] = v
+}
+
+// Manifest returns the manifest built so far.
+func (r *Run) Manifest() Manifest { return r.m }

@@ -1,0 +1,201 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/metrics"
+	"github.com/arrestcast/arrestcast/shared/model"
+	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
+	"github.com/arrestcast/arrestcast/shared/runner"
+)
+
+// Registrar registers train's models and decides whether each becomes the
+// champion.
+type Registrar interface {
+	// Registered reports a model already registered for the run date (a
+	// retried train whose manifest was lost): it is not trained again.
+	Registered(ctx context.Context, d time.Time) (version int, ok bool, err error)
+	// Record registers out's model, whose artifact is at art, judging it
+	// against the champion on the run's raw test records.
+	Record(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, records *table.Table) error
+}
+
+// Champions is the Registrar over the model registry: the challenger and
+// the current champion are both scored on the new run's raw test records
+// (each through its own artifact), and the challenger takes over unless its
+// ROC-AUC is lower (ties: average precision). The switch happens in one
+// transaction, and only if the champion is still the one compared with.
+type Champions struct {
+	Reg   *registry.Registry
+	Store store.Store
+}
+
+// Registered reports the model already registered for a run date. If the
+// attempt that registered it failed before applying its decision to promote
+// (the model never was champion), the promotion is made now, unless the
+// champion it was compared with has been replaced since.
+func (c Champions) Registered(ctx context.Context, d time.Time) (int, bool, error) {
+	mod, err := c.Reg.ByRunDate(ctx, d)
+	if errors.Is(err, registry.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if dec := mod.Decision; dec != nil && dec.Promote && mod.Role == registry.Challenger && mod.PromotedAt.IsZero() {
+		err := c.Reg.PromoteIfChampion(ctx, mod.Version, dec.ChampionVersion, dec.Reason, registry.ActorTrain)
+		if err != nil && !errors.Is(err, registry.ErrChampionChanged) {
+			return 0, false, err
+		}
+	}
+	return mod.Version, true, nil
+}
+
+// Record registers out and decides its role.
+func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, records *table.Table) error {
+	ch := out.Chosen
+	params, err := json.Marshal(ch.Params)
+	if err != nil {
+		return fmt.Errorf("encode params: %w", err)
+	}
+	lineage := []registry.Ref{}
+	for _, in := range r.Manifest().Inputs {
+		lineage = append(lineage, in.Ref)
+	}
+	mod := &registry.Model{
+		RunDate: r.Date, Algorithm: ch.Algorithm, Params: params,
+		TrainRows: int64(out.TrainRows), TestRows: int64(out.TestRows), Metrics: ch.Report,
+		FeatureImportance: ch.Importance, Features: out.Artifact.Recipe.Features, Lineage: lineage,
+		Artifact: art.Ref, Duration: time.Since(r.Started()), CodeVersion: r.Env.Version,
+	}
+	for attempt := 0; ; attempt++ {
+		champVersion, champScores, challenger, rows, err := c.compare(ctx, records, ch.Proba)
+		if err != nil {
+			return err
+		}
+		d := registry.Judge(challenger, champVersion, champScores)
+		d.TestSet = fmt.Sprintf("%s (%s)", chain.TableKey(chain.Outliers, r.Date, "test"), rows)
+		mod.Decision = &d
+		version, _, err := c.Reg.Register(ctx, mod)
+		if err != nil {
+			if errors.Is(err, registry.ErrConflict) || errors.Is(err, registry.ErrInvalid) {
+				return &runner.Permanent{Err: err}
+			}
+			return err
+		}
+		out.Version, out.Decision = version, d.Reason
+		if err := c.Reg.SetDecision(ctx, version, d); err != nil {
+			return err
+		}
+		if !d.Promote {
+			return nil
+		}
+		err = c.Reg.PromoteIfChampion(ctx, version, champVersion, d.Reason, registry.ActorTrain)
+		if errors.Is(err, registry.ErrChampionChanged) && attempt < 3 {
+			continue // another train promoted meanwhile: compare with the new champion
+		}
+		if err != nil {
+			return err
+		}
+		out.Champion = true
+		return nil
+	}
+}
+
+// MinFairRows is the least number of unseen test rows (with both classes)
+// the comparison needs; with fewer, both models are scored on the whole test set.
+const MinFairRows = 500
+
+// compare scores the current champion and the challenger on the same rows
+// of the new run's raw test set: those dated on or after the champion's run
+// date, which the champion never trained on (most older rows were in its
+// training window, which would bias the comparison towards it). proba are
+// the challenger's probabilities on every raw test row, in order.
+func (c Champions) compare(ctx context.Context, records *table.Table, proba []float64) (int, registry.Scores, registry.Scores, string, error) {
+	y, err := recipe.Labels(records)
+	if err != nil {
+		return 0, registry.NoChampion, registry.NoChampion, "", &runner.Permanent{Err: err}
+	}
+	champ, err := c.Reg.Champion(ctx)
+	if errors.Is(err, registry.ErrNoChampion) {
+		s, err := scores(y, allRows(len(y)), proba)
+		return 0, registry.NoChampion, s, fmt.Sprintf("all %d rows", len(y)), err
+	}
+	if err != nil {
+		return 0, registry.NoChampion, registry.NoChampion, "", err
+	}
+	rows, what := UnseenRows(records, y, champ.RunDate)
+	sub := make([]float64, len(rows))
+	for k, i := range rows {
+		sub[k] = proba[i]
+	}
+	challenger, err := scores(y, rows, sub)
+	if err != nil {
+		return 0, registry.NoChampion, registry.NoChampion, "", runner.Permanentf("score challenger: %w", err)
+	}
+	p, err := model.Fetch(ctx, c.Store, champ.Artifact)
+	if err != nil {
+		if store.IsTransient(err) {
+			return 0, registry.NoChampion, registry.NoChampion, "", err
+		}
+		// An unreadable champion is not scored: Judge keeps it.
+		return champ.Version, registry.NoChampion, challenger, what, nil
+	}
+	cp, err := p.PredictTable(records.Select(rows))
+	if err != nil {
+		return champ.Version, registry.NoChampion, challenger, what, nil
+	}
+	cs, err := scores(y, rows, cp)
+	if err != nil {
+		return champ.Version, registry.NoChampion, challenger, what, nil
+	}
+	return champ.Version, cs, challenger, what, nil
+}
+
+// scores are ROC-AUC and average precision of p on the rows of y.
+func scores(y []uint8, rows []int, p []float64) (registry.Scores, error) {
+	ys := make([]uint8, len(rows))
+	for k, i := range rows {
+		ys[k] = y[i]
+	}
+	auc, err := metrics.ROCAUC(ys, p)
+	if err != nil {
+		return registry.NoChampion, err
+	}
+	ap, err := metrics.AveragePrecision(ys, p)
+	return registry.Scores{ROCAUC: auc, AveragePrecision: ap}, err
+}
+
+func allRows(n int) []int {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// UnseenRows returns the rows dated on or after since, or every row when
+// they are too few (or of one class) to compare on.
+func UnseenRows(t *table.Table, y []uint8, since time.Time) ([]int, string) {
+	dates := t.Col(recipe.ColDate)
+	if dates == nil || dates.Kind != table.Time {
+		return allRows(len(y)), fmt.Sprintf("all %d rows: no dates", len(y))
+	}
+	rows := table.RowsDated(dates, since, time.Time{})
+	pos := 0
+	for _, i := range rows {
+		pos += int(y[i])
+	}
+	if len(rows) < MinFairRows || pos == 0 || pos == len(rows) {
+		return allRows(len(y)), fmt.Sprintf("all %d rows: only %d dated from %s", len(y), len(rows), chain.Day(since))
+	}
+	return rows, fmt.Sprintf("%d rows dated from %s, unseen by the champion", len(rows), chain.Day(since))
+}
