@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,6 +18,8 @@ import (
 
 	function "github.com/arrestcast/arrestcast"
 	handler "github.com/openfaas/templates-sdk/go-http"
+
+	"github.com/arrestcast/arrestcast/shared/config"
 )
 
 const defaultTimeout = 10 * time.Second
@@ -120,8 +123,14 @@ func listenUntilShutdown(s *http.Server, healthInterval, writeTimeout time.Durat
 		defer cancel()
 		idle <- s.Shutdown(ctx)
 	}()
-	slog.Info("listening", "addr", s.Addr, "read_timeout", s.ReadTimeout.String(), "write_timeout", s.WriteTimeout.String())
-	if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	// Logged once the port is bound: whoever waits for this line can connect.
+	slog.Info("listening", "addr", s.Addr, "version", config.Version,
+		"read_timeout", s.ReadTimeout.String(), "write_timeout", s.WriteTimeout.String())
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return <-idle
