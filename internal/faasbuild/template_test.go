@@ -16,6 +16,7 @@ import (
 
 	"github.com/arrestcast/arrestcast/internal/repo"
 	"github.com/arrestcast/arrestcast/internal/stackfile"
+	"github.com/arrestcast/arrestcast/shared/predict"
 )
 
 // exchange writes raw to the function, closes its side for writing (the
@@ -43,6 +44,144 @@ func exchange(t *testing.T, addr, raw string) (int, map[string]any) {
 		t.Fatalf("status %d, body %q is not JSON: %v", res.StatusCode, b, err)
 	}
 	return res.StatusCode, out
+}
+
+func post(headers, body string) string {
+	return "POST / HTTP/1.1\r\nHost: function\r\nAuthorization: Bearer the-token\r\n" + headers + "\r\n" + body
+}
+
+func chunk(n int) string { return fmt.Sprintf("%x\r\n%s\r\n", n, strings.Repeat("x", n)) }
+
+const probeLimit = 1024
+
+func startProbe(t *testing.T) *fnProc {
+	bin, _ := probeBinary(t)
+	return startFunction(t, bin, map[string]string{"max_request_body": "1KiB", "PROBE_TOKEN": "the-token"})
+}
+
+// A body up to max_request_body reaches the handler whole, with a
+// Content-Length or chunked.
+func TestBodyWithinLimit(t *testing.T) {
+	p := startProbe(t)
+	for name, raw := range map[string]string{
+		"content-length": post(fmt.Sprintf("Content-Length: %d\r\n", probeLimit), strings.Repeat("x", probeLimit)),
+		"chunked":        post("Transfer-Encoding: chunked\r\n", chunk(probeLimit/2)+chunk(probeLimit/2)+"0\r\n\r\n"),
+		"empty":          post("Content-Length: 0\r\n", ""),
+	} {
+		want := float64(probeLimit)
+		if name == "empty" {
+			want = 0
+		}
+		if status, out := exchange(t, p.addr, raw); status != http.StatusOK || out["body_bytes"] != want {
+			t.Errorf("%s: %d %v, want 200 with body_bytes %v", name, status, out, want)
+		}
+	}
+}
+
+// A Content-Length over the limit is refused from the headers alone: the
+// request here sends no body at all (a server reading it would see it end
+// early and answer 400), and the answer is 413 naming the limit.
+func TestContentLengthOverLimitRefusedUnread(t *testing.T) {
+	p := startProbe(t)
+	for _, length := range []int64{probeLimit + 1, 2 << 30} {
+		status, out := exchange(t, p.addr, post(fmt.Sprintf("Content-Length: %d\r\n", length), ""))
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("Content-Length %d: %d %v, want 413", length, status, out)
+		}
+		msg, _ := out["error"].(string)
+		if !strings.Contains(msg, "max_request_body") || !strings.Contains(msg, "1024 bytes") || out["max_request_body"] != float64(probeLimit) || out["field"] != "body" {
+			t.Errorf("Content-Length %d: error %v does not name the limit", length, out)
+		}
+	}
+}
+
+// A chunked body (what of-watchdog forwards) is refused once limit+1 bytes
+// are in: the request sends exactly that many and never ends its chunked
+// body, so an answer of 413 (not a 400 for the cut-off body) shows the
+// template stopped reading there. A bad token makes no difference: the
+// template refuses before the handler checks it.
+func TestChunkedBodyReadToLimitPlusOne(t *testing.T) {
+	p := startProbe(t)
+	for _, auth := range []string{"Bearer the-token", "Bearer wrong"} {
+		raw := strings.Replace(post("Transfer-Encoding: chunked\r\n", chunk(probeLimit)+chunk(1)), "Bearer the-token", auth, 1)
+		status, out := exchange(t, p.addr, raw)
+		if status != http.StatusRequestEntityTooLarge || out["max_request_body"] != float64(probeLimit) {
+			t.Errorf("%s: %d %v, want 413 naming the limit", auth, status, out)
+		}
+	}
+	// One byte less is a body the handler gets (and refuses for its token).
+	raw := strings.Replace(post("Transfer-Encoding: chunked\r\n", chunk(probeLimit)+"0\r\n\r\n"), "Bearer the-token", "Bearer wrong", 1)
+	if status, out := exchange(t, p.addr, raw); status != http.StatusUnauthorized || out["body_bytes"] != float64(probeLimit) {
+		t.Errorf("bad token, body at the limit: %d %v, want the handler's 401", status, out)
+	}
+}
+
+// A body that ends before its framing says (a chunked body without its last
+// chunk, a Content-Length not reached) is refused with 400: the handler never
+// gets a shorter body than was sent.
+func TestCutOffBodyRefused(t *testing.T) {
+	p := startProbe(t)
+	for name, raw := range map[string]string{
+		"chunked":        post("Transfer-Encoding: chunked\r\n", chunk(10)+chunk(600)),
+		"content-length": post("Content-Length: 1000\r\n", strings.Repeat("x", 610)),
+	} {
+		status, out := exchange(t, p.addr, raw)
+		if msg, _ := out["error"].(string); status != http.StatusBadRequest || !strings.HasPrefix(msg, "read request body") {
+			t.Errorf("%s cut off: %d %v, want 400", name, status, out)
+		}
+	}
+}
+
+// max_request_body takes bytes or binary units; unset it is 1 MiB; a value
+// the template cannot read stops it at start, naming the variable.
+func TestMaxRequestBodyValues(t *testing.T) {
+	bin, _ := probeBinary(t)
+	for v, want := range map[string]float64{"": 1 << 20, "65536": 65536, "64KiB": 64 << 10, "9MiB": 9 << 20, "9Mi": 9 << 20, "1Gi": 1 << 30, "512B": 512} {
+		p := startFunction(t, bin, map[string]string{"max_request_body": v})
+		if got := p.listening["max_request_body"]; got != want {
+			t.Errorf("max_request_body=%q: %v bytes, want %v", v, got, want)
+		}
+		p.stop()
+	}
+	for _, v := range []string{"12MB", "0", "-1", "lots", "1.5MiB", "99999999999GiB"} {
+		out, err := exited(t, bin, map[string]string{"max_request_body": v})
+		if err == nil || !strings.Contains(out, "bad max_request_body") {
+			t.Errorf("max_request_body=%q: exit %v, output %s", v, err, out)
+		}
+	}
+}
+
+// Every function of stack.yml sets max_request_body, in a form the template
+// reads: predict above its own 8 MiB cap (predict answers the margin itself,
+// naming the field), each step at least 16 KiB (a MinIO event is ~2 KB, a
+// manual call less) and under the 1 MiB default.
+func TestStackBodyLimits(t *testing.T) {
+	bin, _ := probeBinary(t)
+	f, err := stackfile.Load(repo.Need(t, "stack.yml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range f.Names() {
+		env, err := f.Env(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := env["max_request_body"]
+		if !ok {
+			t.Errorf("%s: no max_request_body", name)
+			continue
+		}
+		p := startFunction(t, bin, map[string]string{"max_request_body": v})
+		limit, _ := p.listening["max_request_body"].(float64)
+		p.stop()
+		lo, hi := float64(16<<10), float64(1<<20)
+		if name == "predict" {
+			lo, hi = predict.MaxBody+1, 2*predict.MaxBody
+		}
+		if limit < lo || limit > hi {
+			t.Errorf("%s: max_request_body %q = %.0f bytes, want %.0f..%.0f", name, v, limit, lo, hi)
+		}
+	}
 }
 
 // A function built by faasbuild with GIT_COMMIT unset carries its
