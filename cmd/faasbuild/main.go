@@ -46,7 +46,12 @@ func main() {
 }
 
 func run(ctx context.Context, cmd string, only []string, stackFile, templates, out string, online, verbose bool) error {
-	f, err := stackfile.Load(stackFile, nil)
+	// GIT_COMMIT, unset, is the repository's commit: the binaries are stamped
+	// with the code they were built from (config.Version).
+	lookup := faasbuild.StackLookup(ctx, filepath.Dir(stackFile), os.LookupEnv, func(err error) {
+		fmt.Fprintln(os.Stderr, "faasbuild:", err)
+	})
+	f, err := stackfile.Load(stackFile, lookup)
 	if err != nil {
 		return err
 	}
@@ -76,11 +81,11 @@ func run(ctx context.Context, cmd string, only []string, stackFile, templates, o
 	var failed []string
 	for _, name := range names {
 		start := time.Now()
-		dir, err := faasbuild.Shrinkwrap(f, name, templates, out)
-		if err != nil {
-			return err
-		}
 		if cmd == "shrinkwrap" {
+			dir, err := faasbuild.Shrinkwrap(f, name, templates, out)
+			if err != nil {
+				return err
+			}
 			fmt.Printf("%-10s %s\n", name, dir)
 			continue
 		}
@@ -88,9 +93,8 @@ func run(ctx context.Context, cmd string, only []string, stackFile, templates, o
 			return fmt.Errorf("unknown command %q (shrinkwrap or verify)", cmd)
 		}
 		var log []string
-		err = faasbuild.RunBuildStage(ctx, dir, faasbuild.BuildOptions{
-			Stage: "build",
-			Env:   env,
+		dir, err := faasbuild.Build(ctx, f, name, templates, out, faasbuild.BuildOptions{
+			Env: env,
 			Log: func(format string, args ...any) {
 				line := fmt.Sprintf(format, args...)
 				log = append(log, line)
@@ -110,7 +114,11 @@ func run(ctx context.Context, cmd string, only []string, stackFile, templates, o
 			slog.Debug("build failed", "function", name)
 			continue
 		}
-		fmt.Printf("ok   %-10s %s (%.1fs)\n", name, filepath.Join(dir, "handler"), time.Since(start).Seconds())
+		stamp := ""
+		if v, ok := f.Functions[name].BuildArgs[faasbuild.CommitVar]; ok {
+			stamp = ", " + faasbuild.CommitVar + "=" + v
+		}
+		fmt.Printf("ok   %-10s %s (%.1fs%s)\n", name, filepath.Join(dir, "handler"), time.Since(start).Seconds(), stamp)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d functions failed: %v", len(failed), len(names), failed)

@@ -93,12 +93,16 @@ func ParseDockerfile(data []byte) ([]Stage, error) {
 	return stages, nil
 }
 
-// BuildOptions control RunBuildStage.
+// BuildOptions control RunBuildStage and Build.
 type BuildOptions struct {
 	Stage   string            // stage to run ("build")
 	Workdir string            // the image path the build context is copied to (the stage's first WORKDIR before COPY . .)
 	Env     map[string]string // extra environment (GOPROXY=off, GOFLAGS=-mod=mod, ...)
-	Log     func(format string, args ...any)
+	// BuildArgs are docker build's --build-arg: each sets the stage's ARG of
+	// that name (its default otherwise); one the stage does not declare is
+	// reported and unused, as docker does.
+	BuildArgs map[string]string
+	Log       func(format string, args ...any)
 }
 
 // RunBuildStage runs the RUN steps of a stage of the context's Dockerfile on
@@ -128,13 +132,17 @@ func RunBuildStage(ctx context.Context, contextDir string, opt BuildOptions) err
 		logf = func(string, ...any) {}
 	}
 	env := map[string]string{}
+	consumed := map[string]bool{}
 	root := "" // image path that maps to contextDir (set by COPY . .)
 	workdir := "/"
 	for _, in := range st.Instructions {
 		switch in.Op {
 		case "ARG":
 			k, v, _ := strings.Cut(in.Args, "=")
-			if _, set := env[k]; !set {
+			if a, ok := opt.BuildArgs[k]; ok {
+				env[k] = a
+				consumed[k] = true
+			} else if _, set := env[k]; !set {
 				env[k] = strings.Trim(v, `"`)
 			}
 		case "ENV":
@@ -184,6 +192,11 @@ func RunBuildStage(ctx context.Context, contextDir string, opt BuildOptions) err
 	}
 	if root == "" {
 		return fmt.Errorf("stage %q never copies the build context (COPY . .)", opt.Stage)
+	}
+	for k := range opt.BuildArgs {
+		if !consumed[k] {
+			logf("build arg %s is not an ARG of stage %q: not used", k, opt.Stage)
+		}
 	}
 	return nil
 }

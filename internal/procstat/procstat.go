@@ -1,5 +1,5 @@
-// Package procstat reads this process's memory figures from Linux's /proc,
-// for the benchmarks' per-step peaks.
+// Package procstat reads memory figures from Linux's /proc: this process's,
+// for the benchmarks' per-step peaks, or a child's (a built function).
 package procstat
 
 import (
@@ -15,8 +15,14 @@ func ResetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // PeakMB is VmHWM, the peak resident memory in MiB since the process
 // started or since ResetPeak; 0 when /proc is not there.
-func PeakMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func PeakMB() float64 { return peakMB("/proc/self/status") }
+
+// PeakMBOf is VmHWM of process pid (a child this process started); 0 when
+// /proc is not there or the process is gone.
+func PeakMBOf(pid int) float64 { return peakMB("/proc/" + strconv.Itoa(pid) + "/status") }
+
+func peakMB(status string) float64 {
+	b, err := os.ReadFile(status)
 	if err != nil {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"os"
 	"runtime"
 	"testing"
 )
@@ -24,4 +25,16 @@ func TestPeakFollowsAllocation(t *testing.T) {
 		t.Fatalf("peak %v MB after touching 64 MiB (was %v)", after, before)
 	}
 	sink = nil
+}
+
+func TestPeakOfAProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads Linux's /proc")
+	}
+	if got, self := PeakMBOf(os.Getpid()), PeakMB(); got <= 0 || got < self/2 || got > self*2 {
+		t.Fatalf("PeakMBOf(self) %v MB, PeakMB %v MB", got, self)
+	}
+	if got := PeakMBOf(1 << 30); got != 0 {
+		t.Fatalf("no such process: %v MB", got)
+	}
 }

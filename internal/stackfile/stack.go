@@ -52,6 +52,7 @@ type Function struct {
 	Annotations     map[string]string `yaml:"annotations"`
 	Limits          *Resources        `yaml:"limits"`
 	Requests        *Resources        `yaml:"requests"`
+	BuildArgs       map[string]string `yaml:"build_args"` // docker build --build-arg (faasbuild passes them too)
 }
 
 // Resources are a function's memory/cpu limits or requests.
