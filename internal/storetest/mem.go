@@ -119,7 +119,20 @@ func (m *Mem) lookup(op, bucket, key string) (memObject, error) {
 	return o, nil
 }
 
-// Get implements Store.
+// Open implements store.Store. Mem keeps no versions: only the latest.
+func (m *Mem) Open(ctx context.Context, ref store.Ref) (io.ReadCloser, store.Object, error) {
+	if ref.VersionID != "" {
+		return nil, store.Object{}, store.OpError("get", ref.Bucket, ref.Key, fmt.Errorf("%w: version %s (Mem keeps none)", store.ErrNotFound, ref.VersionID))
+	}
+	return m.Get(ctx, ref.Bucket, ref.Key)
+}
+
+// Copy implements store.Store.
+func (m *Mem) Copy(ctx context.Context, src store.Ref, bucket, key string) (store.Object, error) {
+	return store.CopyByReading(ctx, m, src, bucket, key)
+}
+
+// Get implements store.Store.
 func (m *Mem) Get(ctx context.Context, bucket, key string) (io.ReadCloser, store.Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, store.Object{}, store.OpError("get", bucket, key, err)

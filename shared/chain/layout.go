@@ -15,9 +15,13 @@ const (
 	RawMonthsPrefix = "0-raw-data/monthly-data/"
 	WindowPrefix    = "0-raw-data/data/"
 	EnrichedPrefix  = "1-enriched-data/"
-	// TempPrefix holds intermediate outputs that expire after TempExpiryDays.
-	TempPrefix     = "2-processed-data/"
-	TempExpiryDays = 60
+	// TempPrefix holds intermediate outputs that expire after
+	// TempExpiryDays; a version replaced by a newer run goes after
+	// TempNoncurrentDays. Nothing a registered model's lineage names is
+	// under it: every other version is kept.
+	TempPrefix         = "2-processed-data/"
+	TempExpiryDays     = 60
+	TempNoncurrentDays = 7
 	MLReadyPrefix  = "ml-ready-data/"
 	ModelsPrefix   = "arrest/"
 )

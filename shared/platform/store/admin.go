@@ -33,12 +33,39 @@ func (m *MinIO) EnsureBucket(ctx context.Context, bucket string) error {
 	return OpError("make-bucket", bucket, "", err)
 }
 
+// EnsureVersioning turns versioning on in bucket: an object written again
+// becomes a new version and the old one stays readable by its version ID
+// (what manifests and a model's lineage record). changed reports whether it
+// was off.
+func (m *MinIO) EnsureVersioning(ctx context.Context, bucket string) (changed bool, err error) {
+	err = m.retry.Do(ctx, "versioning", func(ctx context.Context) error {
+		cfg, err := m.c.GetBucketVersioning(ctx, bucket)
+		if err != nil {
+			return classify(err)
+		}
+		if cfg.Enabled() {
+			return nil
+		}
+		changed = true
+		return classify(m.c.EnableVersioning(ctx, bucket))
+	})
+	if err != nil {
+		return false, OpError("versioning", bucket, "", err)
+	}
+	if changed {
+		m.log.InfoContext(ctx, "store: versioning enabled", "bucket", bucket)
+	}
+	return changed, nil
+}
+
 // ExpiryRule is a lifecycle rule that deletes objects under Prefix Days days
-// after they were written.
+// after they were written, and their noncurrent versions (replaced by a
+// newer one) NoncurrentDays days after that (0: never).
 type ExpiryRule struct {
-	ID     string
-	Prefix string
-	Days   int
+	ID             string
+	Prefix         string
+	Days           int
+	NoncurrentDays int
 }
 
 // ExpiryID is the lifecycle rule ID EnsureExpiry uses for prefix.
@@ -69,22 +96,26 @@ func rulePrefix(r lifecycle.Rule) string {
 	return r.Prefix
 }
 
-// isPlainExpiry reports whether r is exactly "expire objects under prefix
-// after days days", with no other condition or action.
-func isPlainExpiry(r lifecycle.Rule, prefix string, days int) bool {
-	return r.Status == "Enabled" && rulePrefix(r) == prefix && int(r.Expiration.Days) == days &&
+// isPlainExpiry reports whether r is exactly want's "expire objects under
+// prefix after days days (and noncurrent versions after noncurrent days)",
+// with no other condition or action.
+func isPlainExpiry(r lifecycle.Rule, want ExpiryRule) bool {
+	return r.Status == "Enabled" && rulePrefix(r) == want.Prefix && int(r.Expiration.Days) == want.Days &&
 		r.Expiration.IsDateNull() && !r.Expiration.IsDeleteMarkerExpirationEnabled() &&
 		r.RuleFilter.And.IsEmpty() && r.RuleFilter.Tag.IsEmpty() &&
 		r.RuleFilter.ObjectSizeGreaterThan == 0 && r.RuleFilter.ObjectSizeLessThan == 0 &&
-		r.Transition.IsNull() && r.NoncurrentVersionExpiration.IsDaysNull()
+		r.Transition.IsNull() && int(r.NoncurrentVersionExpiration.NoncurrentDays) == want.NoncurrentDays &&
+		r.NoncurrentVersionExpiration.NewerNoncurrentVersions == 0
 }
 
 // EnsureExpiry makes objects under prefix in bucket expire days days after
-// they were written, with one lifecycle rule (ID ExpiryID(prefix)). Other
-// rules are left alone. changed reports whether the configuration was written.
-func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days int) (changed bool, err error) {
-	if days < 1 {
-		return false, OpError("set-lifecycle", bucket, prefix, fmt.Errorf("%w: expiry of %d days", ErrInvalid, days))
+// they were written, and their noncurrent versions noncurrentDays days after
+// they were replaced (0: kept), with one lifecycle rule (ID
+// ExpiryID(prefix)). Other rules are left alone. changed reports whether the
+// configuration was written.
+func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days, noncurrentDays int) (changed bool, err error) {
+	if days < 1 || noncurrentDays < 0 {
+		return false, OpError("set-lifecycle", bucket, prefix, fmt.Errorf("%w: expiry of %d days (noncurrent %d)", ErrInvalid, days, noncurrentDays))
 	}
 	cfg, err := m.lifecycle(ctx, bucket)
 	if err != nil {
@@ -92,14 +123,15 @@ func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days in
 	}
 	id := ExpiryID(prefix)
 	want := lifecycle.Rule{
-		ID:         id,
-		Status:     "Enabled",
-		RuleFilter: lifecycle.Filter{Prefix: prefix},
-		Expiration: lifecycle.Expiration{Days: lifecycle.ExpirationDays(days)},
+		ID:                          id,
+		Status:                      "Enabled",
+		RuleFilter:                  lifecycle.Filter{Prefix: prefix},
+		Expiration:                  lifecycle.Expiration{Days: lifecycle.ExpirationDays(days)},
+		NoncurrentVersionExpiration: lifecycle.NoncurrentVersionExpiration{NoncurrentDays: lifecycle.ExpirationDays(noncurrentDays)},
 	}
 	i := slices.IndexFunc(cfg.Rules, func(r lifecycle.Rule) bool { return r.ID == id })
 	switch {
-	case i >= 0 && isPlainExpiry(cfg.Rules[i], prefix, days):
+	case i >= 0 && isPlainExpiry(cfg.Rules[i], ExpiryRule{Prefix: prefix, Days: days, NoncurrentDays: noncurrentDays}):
 		return false, nil
 	case i >= 0:
 		cfg.Rules[i] = want
@@ -112,7 +144,7 @@ func (m *MinIO) EnsureExpiry(ctx context.Context, bucket, prefix string, days in
 	if err != nil {
 		return false, OpError("set-lifecycle", bucket, "", err)
 	}
-	m.log.InfoContext(ctx, "store: lifecycle rule set", "bucket", bucket, "prefix", prefix, "days", days, "rule", id)
+	m.log.InfoContext(ctx, "store: lifecycle rule set", "bucket", bucket, "prefix", prefix, "days", days, "noncurrent_days", noncurrentDays, "rule", id)
 	return true, nil
 }
 
@@ -126,7 +158,7 @@ func (m *MinIO) ExpiryRules(ctx context.Context, bucket string) ([]ExpiryRule, e
 	var out []ExpiryRule
 	for _, r := range cfg.Rules {
 		if r.Status == "Enabled" && r.Expiration.Days > 0 {
-			out = append(out, ExpiryRule{ID: r.ID, Prefix: rulePrefix(r), Days: int(r.Expiration.Days)})
+			out = append(out, ExpiryRule{ID: r.ID, Prefix: rulePrefix(r), Days: int(r.Expiration.Days), NoncurrentDays: int(r.NoncurrentVersionExpiration.NoncurrentDays)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -82,6 +82,19 @@ func (d *Dir) missing(bucket string, err error) error {
 	return err
 }
 
+// Open implements Store. A folder keeps no versions: only the latest.
+func (d *Dir) Open(ctx context.Context, ref Ref) (io.ReadCloser, Object, error) {
+	if ref.VersionID != "" {
+		return nil, Object{}, OpError("get", ref.Bucket, ref.Key, fmt.Errorf("%w: version %s (a folder keeps none)", ErrNotFound, ref.VersionID))
+	}
+	return d.Get(ctx, ref.Bucket, ref.Key)
+}
+
+// Copy implements Store.
+func (d *Dir) Copy(ctx context.Context, src Ref, bucket, key string) (Object, error) {
+	return CopyByReading(ctx, d, src, bucket, key)
+}
+
 // Get implements Store.
 func (d *Dir) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Object, error) {
 	if err := ctx.Err(); err != nil {

@@ -89,23 +89,39 @@ func classify(err error) error {
 
 func fromInfo(bucket string, info minio.ObjectInfo) Object {
 	return Object{
-		Bucket:   bucket,
-		Key:      info.Key,
-		ETag:     strings.Trim(info.ETag, `"`),
-		Size:     info.Size,
-		Modified: info.LastModified.UTC(),
+		Bucket:    bucket,
+		Key:       info.Key,
+		VersionID: version(info.VersionID),
+		ETag:      strings.Trim(info.ETag, `"`),
+		Size:      info.Size,
+		Modified:  info.LastModified.UTC(),
 	}
 }
 
-// Get implements Store. A read that breaks off on a transient error resumes
-// where it stopped with a ranged request pinned to the object's ETag, so the
-// caller gets exactly the version it opened or an error.
+// version is S3's version ID as this package carries it: "" for none (a
+// bucket that never had versioning calls its one version "null").
+func version(id string) string {
+	if id == "null" {
+		return ""
+	}
+	return id
+}
+
+// Get implements Store.
 func (m *MinIO) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Object, error) {
+	return m.Open(ctx, At(bucket, key))
+}
+
+// Open implements Store. A read that breaks off on a transient error resumes
+// where it stopped with a ranged request pinned to the version (and ETag)
+// it opened, so the caller gets exactly that version or an error.
+func (m *MinIO) Open(ctx context.Context, ref Ref) (io.ReadCloser, Object, error) {
+	bucket, key := ref.Bucket, ref.Key
 	var body io.ReadCloser
 	var info minio.ObjectInfo
 	err := m.retry.Do(ctx, "get", func(ctx context.Context) error {
 		var err error
-		body, info, _, err = m.core.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+		body, info, _, err = m.core.GetObject(ctx, bucket, key, minio.GetObjectOptions{VersionID: ref.VersionID})
 		return classify(err)
 	})
 	if err != nil {
@@ -113,6 +129,9 @@ func (m *MinIO) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Obj
 	}
 	obj := fromInfo(bucket, info)
 	obj.Key = key
+	if obj.VersionID == "" {
+		obj.VersionID = ref.VersionID
+	}
 	return &resumingReader{m: m, ctx: ctx, obj: obj, body: body}, obj, nil
 }
 
@@ -158,7 +177,7 @@ func (r *resumingReader) Read(p []byte) (int, error) {
 
 func (r *resumingReader) reopen() error {
 	return r.m.retry.Do(r.ctx, "get-resume", func(ctx context.Context) error {
-		var opts minio.GetObjectOptions
+		opts := minio.GetObjectOptions{VersionID: r.obj.VersionID}
 		if err := opts.SetRange(r.off, 0); err != nil {
 			return err
 		}
@@ -227,7 +246,30 @@ func (m *MinIO) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 	if modified.IsZero() {
 		modified = time.Now() // S3 does not return it on PUT; this is within a second of it
 	}
-	return Object{Bucket: bucket, Key: key, ETag: strings.Trim(info.ETag, `"`), Size: info.Size, Modified: modified.UTC()}, nil
+	return Object{Bucket: bucket, Key: key, VersionID: version(info.VersionID), ETag: strings.Trim(info.ETag, `"`), Size: info.Size, Modified: modified.UTC()}, nil
+}
+
+// Copy implements Store: the server copies the version (no bytes pass
+// through the function).
+func (m *MinIO) Copy(ctx context.Context, src Ref, bucket, key string) (Object, error) {
+	if err := CheckKey(key); err != nil {
+		return Object{}, OpError("copy", bucket, key, err)
+	}
+	var info minio.UploadInfo
+	err := m.retry.Do(ctx, "copy", func(ctx context.Context) error {
+		var err error
+		info, err = m.c.CopyObject(ctx, minio.CopyDestOptions{Bucket: bucket, Object: key},
+			minio.CopySrcOptions{Bucket: src.Bucket, Object: src.Key, VersionID: src.VersionID})
+		return classify(err)
+	})
+	if err != nil {
+		return Object{}, OpError("copy", bucket, key, err)
+	}
+	modified := info.LastModified
+	if modified.IsZero() {
+		modified = time.Now()
+	}
+	return Object{Bucket: bucket, Key: key, VersionID: version(info.VersionID), ETag: strings.Trim(info.ETag, `"`), Size: info.Size, Modified: modified.UTC()}, nil
 }
 
 // Stat implements Store.

@@ -277,16 +277,19 @@ func TestMinIOLifecycle(t *testing.T) {
 	if rules, err := m.ExpiryRules(ctx, bucket); err != nil || len(rules) != 0 {
 		t.Fatalf("fresh bucket: %v %v", rules, err)
 	}
-	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, chain.TempExpiryDays); err != nil || !changed {
-		t.Fatalf("first EnsureExpiry: %v %v", changed, err)
-	}
-	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, chain.TempExpiryDays); err != nil || changed {
-		t.Fatalf("second EnsureExpiry: changed %v, %v", changed, err)
-	}
-	if _, err := m.EnsureExpiry(ctx, bucket, "scratch/", 1); err != nil {
+	if _, err := m.EnsureVersioning(ctx, bucket); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, 30); err != nil || !changed {
+	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, chain.TempExpiryDays, chain.TempNoncurrentDays); err != nil || !changed {
+		t.Fatalf("first EnsureExpiry: %v %v", changed, err)
+	}
+	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, chain.TempExpiryDays, chain.TempNoncurrentDays); err != nil || changed {
+		t.Fatalf("second EnsureExpiry: changed %v, %v", changed, err)
+	}
+	if _, err := m.EnsureExpiry(ctx, bucket, "scratch/", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := m.EnsureExpiry(ctx, bucket, chain.TempPrefix, 30, chain.TempNoncurrentDays); err != nil || !changed {
 		t.Fatalf("new days: %v %v", changed, err)
 	}
 	rules, err := m.ExpiryRules(ctx, bucket)
@@ -294,14 +297,63 @@ func TestMinIOLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fmt.Sprint([]store.ExpiryRule{
-		{ID: store.ExpiryID(chain.TempPrefix), Prefix: chain.TempPrefix, Days: 30},
+		{ID: store.ExpiryID(chain.TempPrefix), Prefix: chain.TempPrefix, Days: 30, NoncurrentDays: chain.TempNoncurrentDays},
 		{ID: store.ExpiryID("scratch/"), Prefix: "scratch/", Days: 1},
 	})
 	if fmt.Sprint(rules) != want {
 		t.Fatalf("rules %v, want %v", rules, want)
 	}
-	if _, err := m.EnsureExpiry(ctx, bucket, "x/", 0); !errors.Is(err, store.ErrInvalid) {
+	if _, err := m.EnsureExpiry(ctx, bucket, "x/", 0, 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("zero days: %v", err)
+	}
+}
+
+// TestMinIOVersions: with versioning on, writing a key again keeps the old
+// version readable by its ID (Open, Copy), Get and Stat see the newest, and
+// turning versioning on is idempotent.
+func TestMinIOVersions(t *testing.T) {
+	srv := testenv.MinIO(t)
+	m := newMinIO(t, srv, store.Retry{})
+	ctx := context.Background()
+	bucket := srv.NewBucket(t)
+	if changed, err := m.EnsureVersioning(ctx, bucket); err != nil || !changed {
+		t.Fatalf("first EnsureVersioning: %v %v", changed, err)
+	}
+	if changed, err := m.EnsureVersioning(ctx, bucket); err != nil || changed {
+		t.Fatalf("second EnsureVersioning: %v %v", changed, err)
+	}
+	v1, err := store.PutBytes(ctx, m, bucket, "k.csv", []byte("first\n"), "text/csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := store.PutBytes(ctx, m, bucket, "k.csv", []byte("second version\n"), "text/csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.VersionID == "" || v2.VersionID == "" || v1.VersionID == v2.VersionID {
+		t.Fatalf("version IDs %q and %q", v1.VersionID, v2.VersionID)
+	}
+	for _, c := range []struct {
+		ref  store.Ref
+		want string
+	}{{v1.Ref(), "first\n"}, {v2.Ref(), "second version\n"}, {store.At(bucket, "k.csv"), "second version\n"}} {
+		b, obj, err := store.ReadAll(ctx, m, c.ref, 0)
+		if err != nil || string(b) != c.want {
+			t.Fatalf("read %+v: %q %v, want %q", c.ref, b, err, c.want)
+		}
+		if c.ref.VersionID != "" && (obj.VersionID != c.ref.VersionID || obj.ETag != c.ref.ETag) {
+			t.Errorf("read %s: object %+v", c.ref.VersionID, obj)
+		}
+	}
+	if st, err := m.Stat(ctx, bucket, "k.csv"); err != nil || st.VersionID != v2.VersionID {
+		t.Errorf("stat: %+v %v, want version %s", st, err, v2.VersionID)
+	}
+	cp, err := m.Copy(ctx, v1.Ref(), bucket, "copy/k.csv")
+	if err != nil || cp.ETag != v1.ETag || cp.VersionID == "" {
+		t.Fatalf("copy of v1: %+v %v", cp, err)
+	}
+	if _, _, err := store.ReadAll(ctx, m, store.Ref{Bucket: bucket, Key: "k.csv", VersionID: "no-such-version"}, 0); err == nil {
+		t.Error("a version that does not exist was read")
 	}
 }
 

@@ -233,6 +233,27 @@ func (r *retrying) Get(ctx context.Context, bucket, key string) (io.ReadCloser, 
 	return rc, obj, err
 }
 
+func (r *retrying) Open(ctx context.Context, ref Ref) (io.ReadCloser, Object, error) {
+	var rc io.ReadCloser
+	var obj Object
+	err := r.p.Do(ctx, "get", func(ctx context.Context) error {
+		var err error
+		rc, obj, err = r.s.Open(ctx, ref)
+		return err
+	})
+	return rc, obj, err
+}
+
+func (r *retrying) Copy(ctx context.Context, src Ref, bucket, key string) (Object, error) {
+	var obj Object
+	err := r.p.Do(ctx, "copy", func(ctx context.Context) error {
+		var err error
+		obj, err = r.s.Copy(ctx, src, bucket, key)
+		return err
+	})
+	return obj, err
+}
+
 func (r *retrying) Put(ctx context.Context, bucket, key string, body io.Reader, size int64, contentType string) (Object, error) {
 	open, _, cleanup, err := replayable(body, size)
 	if err != nil {

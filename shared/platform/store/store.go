@@ -23,30 +23,42 @@ import (
 
 // Object describes one stored object.
 type Object struct {
-	Bucket   string
-	Key      string
-	ETag     string
-	Size     int64
-	Modified time.Time
+	Bucket    string
+	Key       string
+	VersionID string // "" in a bucket without versioning (and in Dir and storetest.Mem)
+	ETag      string
+	Size      int64
+	Modified  time.Time
 }
 
 // Ref names one stored version of an object: what a manifest lists, a step
 // run records and a model's lineage keeps.
 type Ref struct {
-	Bucket string `json:"bucket"`
-	Key    string `json:"key"`
-	ETag   string `json:"etag,omitempty"`
-	Size   int64  `json:"size,omitempty"`
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	VersionID string `json:"version_id,omitempty"` // the version, in a versioned bucket
+	ETag      string `json:"etag,omitempty"`
+	Size      int64  `json:"size,omitempty"`
 }
 
+// At refers to the latest version of bucket/key.
+func At(bucket, key string) Ref { return Ref{Bucket: bucket, Key: key} }
+
 // Ref is the reference to o.
-func (o Object) Ref() Ref { return Ref{Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size} }
+func (o Object) Ref() Ref {
+	return Ref{Bucket: o.Bucket, Key: o.Key, VersionID: o.VersionID, ETag: o.ETag, Size: o.Size}
+}
 
 // Store is object storage. Implementations are safe for concurrent use.
 type Store interface {
-	// Get opens an object for reading; the caller closes it. It fails with
-	// ErrNotFound when the key is absent and ErrNoBucket when the bucket is.
+	// Get opens the latest version of an object for reading; the caller
+	// closes it. It fails with ErrNotFound when the key is absent and
+	// ErrNoBucket when the bucket is.
 	Get(ctx context.Context, bucket, key string) (io.ReadCloser, Object, error)
+	// Open is Get of the version ref names (the latest when its VersionID is
+	// empty): what a manifest recorded, whatever was written there since.
+	// A store without versions has only the latest (ErrNotFound otherwise).
+	Open(ctx context.Context, ref Ref) (io.ReadCloser, Object, error)
 	// Put stores r under key, atomically. size is the byte count r yields,
 	// or -1 when unknown; when it is known and r yields another count the Put
 	// fails and nothing is stored.
@@ -55,6 +67,9 @@ type Store interface {
 	Stat(ctx context.Context, bucket, key string) (Object, error)
 	// List returns the objects whose key starts with prefix, sorted by key.
 	List(ctx context.Context, bucket, prefix string) ([]Object, error)
+	// Copy stores the version src names under key, as Put would (the store
+	// copies it itself where it can).
+	Copy(ctx context.Context, src Ref, bucket, key string) (Object, error)
 }
 
 // BucketMaker is implemented by every store in this package: the setup step
@@ -107,7 +122,13 @@ func OpError(op, bucket, key string, err error) error {
 // GetBytes reads a whole object. max bounds the size read (0 = no bound) so a
 // surprise multi-gigabyte object fails instead of exhausting memory.
 func GetBytes(ctx context.Context, s Store, bucket, key string, max int64) ([]byte, Object, error) {
-	rc, obj, err := s.Get(ctx, bucket, key)
+	return ReadAll(ctx, s, At(bucket, key), max)
+}
+
+// ReadAll is GetBytes of the version ref names.
+func ReadAll(ctx context.Context, s Store, ref Ref, max int64) ([]byte, Object, error) {
+	bucket, key := ref.Bucket, ref.Key
+	rc, obj, err := s.Open(ctx, ref)
 	if err != nil {
 		return nil, Object{}, err
 	}
@@ -130,6 +151,17 @@ func GetBytes(ctx context.Context, s Store, bucket, key string, max int64) ([]by
 		return nil, obj, OpError("get", bucket, key, fmt.Errorf("object is more than the %d bytes allowed", max))
 	}
 	return buf.Bytes(), obj, nil
+}
+
+// CopyByReading is Copy for a store that cannot copy by itself: src is read
+// and put under key.
+func CopyByReading(ctx context.Context, s Store, src Ref, bucket, key string) (Object, error) {
+	rc, obj, err := s.Open(ctx, src)
+	if err != nil {
+		return Object{}, err
+	}
+	defer rc.Close()
+	return s.Put(ctx, bucket, key, rc, obj.Size, "")
 }
 
 // PutBytes stores data under key.

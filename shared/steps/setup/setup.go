@@ -23,14 +23,16 @@ import (
 // Admin is what setup needs of the object store (MinIO implements it).
 type Admin interface {
 	EnsureBucket(ctx context.Context, bucket string) error
-	EnsureExpiry(ctx context.Context, bucket, prefix string, days int) (bool, error)
+	EnsureVersioning(ctx context.Context, bucket string) (bool, error)
+	EnsureExpiry(ctx context.Context, bucket, prefix string, days, noncurrentDays int) (bool, error)
 	SetNotifications(ctx context.Context, bucket string, rules []store.NotifyRule) (bool, error)
 }
 
 // Report says what setup changed.
 type Report struct {
-	Buckets       []string `json:"buckets"`
-	ExpiryChanged bool     `json:"expiry_changed"`
+	Buckets           []string `json:"buckets"`
+	VersioningChanged bool     `json:"versioning_changed"`
+	ExpiryChanged     bool     `json:"expiry_changed"`
 	RulesChanged  bool     `json:"rules_changed"`
 	Rules         []string `json:"rules"`
 }
@@ -49,7 +51,9 @@ func NotifyRules(bucketRole string) []store.NotifyRule {
 // RuleWait bounds how long setup waits for MinIO's webhook targets.
 const RuleWait = 20 * time.Second
 
-// Run creates the buckets, the expiry rule and the notification rules. MinIO
+// Run creates the buckets with versioning on (a step never overwrites what
+// a manifest or a model's lineage names: writing a key again makes a new
+// version), the expiry rule and the notification rules. MinIO
 // answers a moment before its webhook targets are loaded ("ARN does not
 // exist"), so the rules are retried for up to wait.
 func Run(ctx context.Context, a Admin, b chain.Buckets, wait time.Duration, log *slog.Logger) (*Report, error) {
@@ -58,9 +62,14 @@ func Run(ctx context.Context, a Admin, b chain.Buckets, wait time.Duration, log 
 		if err := a.EnsureBucket(ctx, name); err != nil {
 			return nil, fmt.Errorf("bucket %s: %w", name, err)
 		}
+		changed, err := a.EnsureVersioning(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", name, err)
+		}
+		rep.VersioningChanged = rep.VersioningChanged || changed
 	}
 	var err error
-	if rep.ExpiryChanged, err = a.EnsureExpiry(ctx, b.Data, chain.TempPrefix, chain.TempExpiryDays); err != nil {
+	if rep.ExpiryChanged, err = a.EnsureExpiry(ctx, b.Data, chain.TempPrefix, chain.TempExpiryDays, chain.TempNoncurrentDays); err != nil {
 		return nil, fmt.Errorf("expiry rule: %w", err)
 	}
 	rules := NotifyRules(chain.DataBucket)
