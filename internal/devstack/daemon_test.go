@@ -60,7 +60,7 @@ func TestDaemonRunsFunctionsBehindTheGatewayAndStopsClean(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- RunDaemon(ctx, DaemonOptions{Config: c, Ready: 10 * time.Second, Logger: testLogger(t)})
+		done <- RunDaemon(ctx, DaemonOptions{Config: c, Ready: 10 * time.Second, Logger: testLogger(t), Runtime: &Runtime{Reason: "this test runs the handler alone"}})
 	}()
 
 	var ds *DaemonState
