@@ -153,6 +153,32 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil || info.Status != 200 || !bytes.Contains(info.Body, []byte(`"roc_auc"`)) {
 		t.Errorf("GET predict: %v %+v", err, info)
 	}
+
+	// The Socrata stand-in is supervised like the rest: killed, it is back.
+	ds, err := ReadDaemonState(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ds.Services {
+		if s.Name != ServiceSocrata {
+			continue
+		}
+		if err := syscall.Kill(s.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the stand-in restarted", func() bool {
+			now, err := ReadDaemonState(c)
+			if err != nil {
+				return false
+			}
+			for _, n := range now.Services {
+				if n.Name == ServiceSocrata {
+					return n.Ready && n.Pid != s.Pid && ServiceHealth(ctx, c, ServiceSocrata) == nil
+				}
+			}
+			return false
+		})
+	}
 }
 
 // waitTrained waits until the run's train step is done.

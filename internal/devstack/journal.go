@@ -42,22 +42,29 @@ type LogQuery struct {
 const maxLogLine = 256 << 10
 
 // journal appends timestamped lines to one file; safe for concurrent writers
-// (a process's stdout and stderr).
+// (a process's stdout and stderr, the supervisor). The file stays open: a
+// watchdog logs every request.
 type journal struct {
 	mu   sync.Mutex
 	path string
+	f    *os.File
 }
 
 func (j *journal) write(pid int, text string) {
 	line := formatJournalLine(time.Now(), pid, text)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return
+	if j.f == nil {
+		f, err := os.OpenFile(j.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return
+		}
+		j.f = f
 	}
-	_, _ = f.WriteString(line)
-	f.Close()
+	if _, err := j.f.WriteString(line); err != nil {
+		j.f.Close()
+		j.f = nil
+	}
 }
 
 // copyLines writes every line read from r to the journal until r ends.

@@ -280,13 +280,6 @@ func Status(ctx context.Context, c *Config, out io.Writer, o StatusOptions) erro
 	return nil
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
 // stepsDone returns the names of the run's finished steps.
 func stepsDone(r Run) []string {
 	var out []string

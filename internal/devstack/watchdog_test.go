@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -58,26 +57,7 @@ functions:
 	if err := copyExecutable(fakeFn(t), filepath.Join(c.Root, "build", "other", "handler")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- RunDaemon(ctx, DaemonOptions{Config: c, Ready: 20 * time.Second, Logger: testLogger(t), Runtime: &rt})
-	}()
-	var ds *DaemonState
-	waitFor(t, 30*time.Second, "daemon.json ready", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("daemon returned: %v", err)
-		default:
-		}
-		s, err := ReadDaemonState(c)
-		if err == nil && s.Ready {
-			ds = s
-			return true
-		}
-		return false
-	})
+	cancel, done, ds := runDaemon(t, DaemonOptions{Config: c, Ready: 20 * time.Second, Runtime: &rt})
 	if !strings.Contains(ds.Runtime, "of-watchdog") {
 		t.Errorf("runtime %q", ds.Runtime)
 	}
