@@ -15,7 +15,7 @@ import (
 
 // testRoot lays out a repository with a two-function stack.yml: echo (built:
 // the fake function at build/echo/handler) and later (not built).
-func testRoot(t *testing.T) *Config {
+func testRoot(t testing.TB) *Config {
 	t.Helper()
 	root := t.TempDir()
 	copyTemplate(t, root)

@@ -173,7 +173,7 @@ POSTGRES_PORT=15433
 	}
 }
 
-func write(t *testing.T, path, s string) {
+func write(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func write(t *testing.T, path, s string) {
 }
 
 // copyTemplate copies the repository's template Dockerfile (the image ENV).
-func copyTemplate(t *testing.T, root string) {
+func copyTemplate(t testing.TB, root string) {
 	t.Helper()
 	b, err := os.ReadFile(repo.Path("template/golang-http/Dockerfile"))
 	if err != nil {

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // fakeFn builds testdata/fakefn once: a small function process serving on
 // ARRESTCAST_LISTEN as the template's main.go does.
-func fakeFn(t *testing.T) string {
+func fakeFn(t testing.TB) string {
 	t.Helper()
 	fake.once.Do(func() {
 		fake.dir, fake.err = os.MkdirTemp("", "devstack-fakefn-")
@@ -91,7 +91,7 @@ func daemonBinary(t *testing.T) string {
 	return devstackBin.path
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	p, err := FreePort()
 	if err != nil {

@@ -1,7 +1,10 @@
 package devstack
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -136,5 +139,58 @@ functions:
 		if !gone(f.Pid) {
 			t.Errorf("watchdog of %s (pid %d) left behind", f.Name, f.Pid)
 		}
+	}
+}
+
+// BenchmarkGatewayCall: one call through the gateway to a function that
+// answers at once, with the handler alone on a host port and behind
+// of-watchdog in its network namespace (the watchdog's hop and the dial
+// into the namespace). go test -run '^$' -bench GatewayCall ./internal/devstack/
+func BenchmarkGatewayCall(b *testing.B) {
+	for _, mode := range []string{"direct", "watchdog"} {
+		b.Run(mode, func(b *testing.B) {
+			rt := Runtime{Reason: "benchmark"}
+			if mode == "watchdog" {
+				wd, err := FindTool(repo.Root(), "OF_WATCHDOG", "of-watchdog", "fwatchdog")
+				if err != nil {
+					b.Skip(err)
+				}
+				if err := NetNSAvailable(); err != nil {
+					b.Skip(err)
+				}
+				rt = Runtime{Watchdog: wd}
+			}
+			c := testRoot(b)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- RunDaemon(ctx, DaemonOptions{Config: c, Runtime: &rt, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			}()
+			defer func() { cancel(); <-done }()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if s, err := ReadDaemonState(c); err == nil && s.Ready {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatal("daemon not ready")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			u := c.GatewayURL + "/function/echo/status/200"
+			b.ResetTimer()
+			for range b.N {
+				res, err := client.Get(u)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("status %d", res.StatusCode)
+				}
+			}
+		})
 	}
 }
