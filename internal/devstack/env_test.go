@@ -106,6 +106,15 @@ func TestSecretsWrittenAndMountedPerFunction(t *testing.T) {
 	if again, _ := ReadSecret(dir, SecretBasicAuthPassword); again != pw {
 		t.Error("the admin password changed on a second up")
 	}
+	// A value set with faas-cli secret update stays where the stack has none.
+	write(t, filepath.Join(dir, config.SecretSocrataToken), "app-token-set-by-hand")
+	if err := WriteSecrets(dir, vals); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ReadSecret(dir, config.SecretSocrataToken); got != "app-token-set-by-hand" {
+		t.Errorf("the Socrata token set by hand became %q on up", got)
+	}
+	write(t, filepath.Join(dir, config.SecretSocrataToken), "")
 	for name, want := range map[string]string{
 		config.SecretMinIOAccessKey: "minio", config.SecretMinIOSecretKey: "minio123", config.SecretPipelineToken: "tok",
 		config.SecretDatabaseURL: "postgres://u:p@127.0.0.1:5433/arrestcast", config.SecretSocrataToken: "", SecretBasicAuthUser: "admin",

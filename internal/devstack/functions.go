@@ -133,14 +133,24 @@ func SecretValues(c *Config, databaseURL string) map[string]string {
 }
 
 // WriteSecrets writes each secret as dir/<name> (mode 0600), as `faas-cli
-// secret create` keeps them, and makes basic-auth-password once (random,
-// kept across restarts).
+// secret create` keeps them, in place (functions' mounts are hard links); a
+// secret the stack has no value for (empty: the Socrata app token) is only
+// created, so what `faas-cli secret update` set stays. It makes
+// basic-auth-password once (random, kept across restarts).
 func WriteSecrets(dir string, values map[string]string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("secrets dir: %w", err)
 	}
 	for name, v := range values {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+		flags := 0
+		if v == "" {
+			flags = os.O_CREATE | os.O_EXCL
+		}
+		err := writeSecretFile(filepath.Join(dir, name), []byte(v), flags)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = writeSecretFile(filepath.Join(dir, name), []byte(v), os.O_CREATE)
+		}
+		if err != nil && !(v == "" && errors.Is(err, fs.ErrExist)) {
 			return fmt.Errorf("write secret %s: %w", name, err)
 		}
 	}
