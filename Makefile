@@ -10,7 +10,12 @@ DEV       := $(CURDIR)/.dev
 FN        ?=
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build test unit integration lint verify-functions up logs invoke dev dev-down demo status bench clean tools minio postgres
+# The conformance tests against the real OpenFaaS tools (faas-cli, of-watchdog: FAAS_CLI / OF_WATCHDOG,
+# else PATH, else ../shared/bin; `go run ./cmd/devstack tools` says which).
+OPENFAAS_TESTS := TestFaasCLI|TestDaemonRunsFunctionsBehindTheRealWatchdog|TestFunctionsGeneratedFromStack
+RUNS      ?=
+
+.PHONY: help build test test-openfaas unit integration lint verify-functions up logs invoke dev dev-down demo status bench clean tools minio postgres kubernetes
 
 help: ## list the targets
 	@echo "ArrestCast: monthly Chicago arrest-prediction pipeline as OpenFaaS functions"
@@ -26,8 +31,16 @@ lint: ## gofmt + go vet
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-test: lint minio postgres ## unit + integration tests against a real MinIO and PostgreSQL (started here)
+test: lint minio postgres ## unit + integration tests against a real MinIO and PostgreSQL (started here), with the OpenFaaS conformance tests when faas-cli and of-watchdog are found
+	@$(GO) run ./cmd/devstack tools
 	MINIO_BIN=$(MINIO) $(GO) test -tags integration -count=1 -timeout 30m ./...
+
+test-openfaas: minio postgres ## the real faas-cli against the local stack, functions behind the real of-watchdog, deploy/kubernetes regenerated
+	@$(GO) run ./cmd/devstack tools -require
+	MINIO_BIN=$(MINIO) $(GO) test -tags integration -count=1 -timeout 20m -run '$(OPENFAAS_TESTS)' ./internal/devstack/ ./internal/deploycheck/
+
+kubernetes: ## regenerate deploy/kubernetes/functions.yml from stack.yml (faas-cli generate)
+	$(GO) run ./cmd/devstack kubernetes
 
 unit: ## unit tests only (no services)
 	$(GO) test -count=1 ./...
@@ -61,8 +74,8 @@ dev: minio postgres ## start the local stack (MinIO, PostgreSQL, Socrata stand-i
 dev-down: ## stop the local stack
 	$(GO) run ./cmd/devstack down
 
-status: ## runs and steps from the run-tracking tables
-	$(GO) run ./cmd/devstack status
+status: ## processes and services, every unfinished or failed run, then the newest finished ones (RUNS=10 for more)
+	$(GO) run ./cmd/devstack status $(if $(RUNS),-runs $(RUNS))
 
 logs: ## a function's logs: make logs FN=train (faas-cli logs when deployed)
 	@test -n "$(FN)" || { echo "usage: make logs FN=<function>"; exit 2; }

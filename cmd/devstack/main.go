@@ -6,7 +6,9 @@
 //
 //	devstack up [-no-build]          build changed functions, start everything in the background (state in .dev/)
 //	devstack down                    stop everything, check the ports are free
-//	devstack status                  processes, functions and the latest runs' steps
+//	devstack status [-runs 5]        processes, services, functions; every unfinished or failed run, then the newest finished ones
+//	devstack tools                   where the real faas-cli and of-watchdog are (FAAS_CLI, OF_WATCHDOG, PATH, ../shared/bin)
+//	devstack kubernetes              regenerate deploy/kubernetes/functions.yml with faas-cli generate
 //	devstack logs [-f] [-n 200] FN   a function's log (or minio, postgres, socrata, devstack)
 //	devstack invoke [-X M] FN        the cron tick for download, else POST with BODY=... or stdin
 //	devstack demo                    the whole system on the bundled 2017 data
@@ -27,7 +29,6 @@ import (
 	"syscall"
 
 	"github.com/arrestcast/arrestcast/internal/devstack"
-	"github.com/arrestcast/arrestcast/shared/config"
 )
 
 func main() {
@@ -44,7 +45,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: devstack up|down|status|demo
+	fmt.Fprintln(os.Stderr, `usage: devstack up|down|demo|tools|kubernetes
+       devstack status [-runs N]
        devstack logs [-f] [-n LINES] FUNCTION
        devstack invoke [-X METHOD] FUNCTION   (body from $BODY or stdin)`)
 }
@@ -57,6 +59,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 		lines   *int
 		method  *string
 		noBuild *bool
+		nRuns   *int
+		require *bool
 	)
 	switch cmd {
 	case "up":
@@ -66,9 +70,31 @@ func run(ctx context.Context, cmd string, args []string) error {
 		lines = fs.Int("n", 200, "lines to show")
 	case "invoke":
 		method = fs.String("X", "", "HTTP method (default POST)")
+	case "tools":
+		require = fs.Bool("require", false, "fail when a tool is missing")
+	case "status":
+		nRuns = fs.Int("runs", 5, "newest finished runs to show (every unfinished or failed one is shown first)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch cmd {
+	case "tools":
+		return tools(*root, *require, os.Stdout)
+	case "kubernetes":
+		abs, err := filepath.Abs(*root)
+		if err != nil {
+			return err
+		}
+		cli, err := devstack.FindTool(abs, "FAAS_CLI", "faas-cli")
+		if err != nil {
+			return err
+		}
+		if err := devstack.WriteKubernetesFunctions(ctx, abs, cli); err != nil {
+			return err
+		}
+		fmt.Println("wrote", devstack.KubernetesFunctionsFile)
+		return nil
 	}
 	c, err := devstack.LoadConfig(*root)
 	if err != nil {
@@ -79,7 +105,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "up":
 		st, err := devstack.Up(ctx, c, devstack.UpOptions{Out: out, NoBuild: *noBuild})
 		if errors.Is(err, devstack.ErrAlreadyUp) {
-			fmt.Fprintf(out, "the local stack is already up (daemon pid %d, gateway %s): make status, or make dev-down to stop it\n", st.Daemon.Pid, st.Gateway.URL)
+			fmt.Fprintf(out, "the local stack is up (daemon pid %d, gateway %s): make status, or make dev-down to stop it\n", st.Daemon.Pid, st.Gateway.URL)
 			return nil
 		}
 		if err != nil {
@@ -90,7 +116,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "down":
 		return devstack.Down(ctx, c, out)
 	case "status":
-		return status(ctx, c, out)
+		return devstack.Status(ctx, c, out, devstack.StatusOptions{Runs: *nRuns})
 	case "logs":
 		if fs.NArg() != 1 {
 			return errors.New("usage: devstack logs [-f] [-n LINES] FUNCTION")
@@ -116,7 +142,11 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return devstack.Demo(ctx, c, devstack.DemoOptions{Out: out}) // reads runs after its reset and up
 	case "daemon":
 		logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-		return devstack.RunDaemon(ctx, devstack.DaemonOptions{Config: c, Logger: logger})
+		services, err := devstack.StackServices(c)
+		if err != nil {
+			return err
+		}
+		return devstack.RunDaemon(ctx, devstack.DaemonOptions{Config: c, Logger: logger, Services: services})
 	default:
 		usage()
 		return fmt.Errorf("unknown command %q", cmd)
@@ -136,37 +166,28 @@ func invokeBody() ([]byte, error) {
 	return io.ReadAll(os.Stdin)
 }
 
-// runStatus is where `status` and the demo read the run-tracking tables.
-// (shared/platform/runs Tracker.Status, through devstack.RunsStatus).
-func runStatus(c *devstack.Config) devstack.RunStatus {
-	return devstack.RunsStatus{URL: databaseURL(c)}
-}
-
-func databaseURL(c *devstack.Config) string {
-	u, err := devstack.ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
-	if err != nil {
-		return ""
-	}
-	return u
-}
-
-func status(ctx context.Context, c *devstack.Config, out io.Writer) error {
-	st, err := devstack.ReadStackState(c)
-	if err != nil {
-		fmt.Fprintln(out, "the local stack is not running (make dev starts it)")
-		return nil
-	}
-	ds, _ := devstack.ReadDaemonState(c)
-	devstack.PrintStack(out, st, ds)
-	fmt.Fprintln(out)
-	if st.Postgres == nil || !st.Postgres.Alive() {
-		return errors.New("postgres is not running: no run status")
-	}
-	runs, err := runStatus(c).Status(ctx, 5)
+// tools prints where the real OpenFaaS tools are, as the conformance tests
+// and the local stack find them, or one line saying how to get them.
+func tools(root string, require bool, out io.Writer) error {
+	abs, err := filepath.Abs(root)
 	if err != nil {
 		return err
 	}
-	devstack.PrintRuns(out, runs)
+	cli, cliErr := devstack.FindTool(abs, "FAAS_CLI", "faas-cli")
+	wd, wdErr := devstack.FindTool(abs, "OF_WATCHDOG", "of-watchdog", "fwatchdog")
+	if cliErr != nil || wdErr != nil {
+		fmt.Fprintln(out, "the OpenFaaS conformance tests (the real faas-cli against the local stack, functions behind the real of-watchdog) do not run: "+devstack.ToolsHint)
+		if require {
+			for _, err := range []error{cliErr, wdErr} {
+				if err != nil {
+					fmt.Fprintln(out, "  "+strings.SplitN(err.Error(), ":", 2)[0])
+				}
+			}
+			return errors.New("the OpenFaaS tools are missing")
+		}
+		return nil
+	}
+	fmt.Fprintf(out, "OpenFaaS conformance tests: faas-cli %s, of-watchdog %s\n", cli, wd)
 	return nil
 }
 
@@ -189,7 +210,7 @@ ArrestCast local stack is up (state in %s)
 			down = append(down, f.Name)
 		}
 	}
-	fmt.Fprintf(out, "  functions ready: %s\n", strings.Join(up, " "))
+	fmt.Fprintf(out, "  functions ready: %s\n  (%s)\n", strings.Join(up, " "), st.Runtime)
 	if len(down) > 0 {
 		fmt.Fprintf(out, "  not running: %s (make status says why)\n", strings.Join(down, " "))
 	}

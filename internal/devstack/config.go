@@ -1,18 +1,20 @@
 // Package devstack is ArrestCast's local stack: the same functions faasd
-// would run, each as its own process, behind a gateway that speaks the
-// OpenFaaS gateway's invocation surface, with the cron-connector's schedule,
-// a real MinIO (with the chain's webhook targets) and a private PostgreSQL
-// cluster. `make dev`, `make dev-down`, `make demo` drive it through
+// would run, each as its own process (behind the real of-watchdog when it is
+// found, in a network namespace of its own as in its container), behind a
+// gateway that speaks the OpenFaaS gateway's and faas-provider's API, with the
+// cron-connector's schedule, a real MinIO (with the chain's webhook targets)
+// and a private PostgreSQL cluster; one daemon supervises every process.
+// `make dev`, `make dev-down`, `make status`, `make demo` drive it through
 // cmd/devstack; an end-to-end test can drive it through this package.
 //
 // Layout of the state folder (.dev/):
 //
-//	stack.json             pids, ports and URLs of what `up` started
-//	daemon.json            the daemon's live view: function pids, ports, restarts
-//	logs/<fn>.log          each function's stdout/stderr (and the supervisor's exit lines)
-//	logs/{devstack,minio,postgres,socrata}.log
-//	secrets/<name>         every secret, as `faas-cli secret create` would hold it
-//	functions/<fn>/        a function's "container": ./handler, secrets/ (only its own), cwd
+//	stack.json             what `up` started: addresses, URLs, the daemon's pid
+//	daemon.json            the daemon's live view: services' and functions' pids, readiness, restarts
+//	logs/<name>.log        each process's journal ("<time> <pid> <line>"), with the supervisor's lines
+//	logs/devstack.log      the daemon's own log
+//	secrets/<name>         every secret, as faasd keeps them (`faas-cli secret create` writes here)
+//	functions/<fn>/        a function's "container": ./handler, secrets/ (hard links to its own), tmp/, cwd
 //	minio/data, minio/events (webhook queue dirs), pg/ (the private cluster)
 package devstack
 

@@ -58,7 +58,7 @@ func TestCronFiresAsTheConnectorThroughTheGateway(t *testing.T) {
 	// The function behind a gateway: the tick goes to /function/download.openfaas-fn
 	// and the function sees POST / with an empty body and the two headers.
 	fn, got := recorder(t)
-	g, gw := newTestGateway(t, UpstreamFunc(func(string) (string, bool) { return fn.Listener.Addr().String(), true }), "download")
+	g, gw := newTestGateway(t, addrUpstreams(func(string) (string, bool) { return fn.Listener.Addr().String(), true }), "download")
 	fired := make(chan int, 4)
 	secondly := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 	cr, err := NewCron([]CronJob{{Function: "download", Schedule: "* * * * * *"}}, CronOptions{

@@ -9,20 +9,32 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/stackfile"
+	"github.com/arrestcast/arrestcast/shared/config"
 )
 
 // FunctionState is one function as the daemon runs it.
 type FunctionState struct {
 	ProcState
-	Deployed bool   `json:"deployed"`          // built and started
-	Problem  string `json:"problem,omitempty"` // why it is not deployed
-	URL      string `json:"url,omitempty"`
+	Deployed   bool   `json:"deployed"`             // built and started
+	Problem    string `json:"problem,omitempty"`    // why it is not deployed
+	URL        string `json:"url,omitempty"`        // its process, as the gateway reaches it
+	Namespaced bool   `json:"namespaced,omitempty"` // Addr is inside its own network namespace
+}
+
+// ServiceState is one of the stack's services as the daemon runs it.
+type ServiceState struct {
+	ProcState
+	URL string `json:"url,omitempty"`
 }
 
 // CronState is one scheduled function.
@@ -36,30 +48,54 @@ type CronState struct {
 type DaemonState struct {
 	Pid       int             `json:"pid"`
 	Gateway   string          `json:"gateway"`
-	Ready     bool            `json:"ready"` // every deployed function answered once
+	Ready     bool            `json:"ready"` // every service and deployed function answered once
+	Runtime   string          `json:"runtime"`
+	Services  []ServiceState  `json:"services,omitempty"`
 	Functions []FunctionState `json:"functions"`
 	Cron      []CronState     `json:"cron"`
 	Updated   time.Time       `json:"updated"`
 }
 
+// Down lists the services and deployed functions not serving now.
+func (d *DaemonState) Down() []string {
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range d.Services {
+		if !s.Running || !s.Ready {
+			out = append(out, s.Name)
+		}
+	}
+	for _, f := range d.Functions {
+		if f.Deployed && (!f.Running || !f.Ready) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
 // Deployment is a function prepared to run: its "container" folder with
-// ./handler and secrets/, its environment and port.
+// ./handler, secrets/ and tmp/, its environment and port.
 type Deployment struct {
-	Info FunctionInfo
-	Proc Proc
-	Port int
+	Info       FunctionInfo
+	Proc       Proc
+	Namespaced bool // Proc.Addr is inside the function's own network namespace
 }
 
 // Deploy prepares function name as faasd would run it: the binary faasbuild
 // left at build/<fn>/handler copied to dir/handler (the image's ./handler,
 // so a rebuild does not pull it from under a running process), its secrets
-// mounted in dir/secrets, cwd dir, environment from FunctionEnv.
-func Deploy(f *stackfile.File, name, buildDir, dir, secrets string, ep Endpoints, port int, logPath string) (*Deployment, error) {
+// mounted in dir/secrets, its own dir/tmp, cwd dir, environment from
+// FunctionEnv. With rt.Watchdog the process is of-watchdog (the image's CMD)
+// in a network namespace of its own, reaching the host's services through
+// forwards; else the handler alone on 127.0.0.1:port.
+func Deploy(f *stackfile.File, name, buildDir, dir, secrets string, ep Endpoints, port int, logPath string, rt Runtime, forwards []string) (*Deployment, error) {
 	fn, ok := f.Functions[name]
 	if !ok {
 		return nil, fmt.Errorf("no function %q in stack file", name)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, err
 	}
 	bin := filepath.Join(dir, "handler")
@@ -75,21 +111,28 @@ func Deploy(f *stackfile.File, name, buildDir, dir, secrets string, ep Endpoints
 	if err != nil {
 		return nil, err
 	}
-	exec, _ := parseDuration(env["exec_timeout"])
+	env["TMPDIR"] = filepath.Join(dir, "tmp") // a container's /tmp is its own (of-watchdog keeps its lock file there)
+	execTimeout, _ := parseDuration(env["exec_timeout"])
 	grace := 15 * time.Second
 	if wt, err := parseDuration(env["write_timeout"]); err == nil && wt > 0 {
-		hc, _ := parseDuration(HealthcheckInterval)
+		hc, _ := parseDuration(env["healthcheck_interval"])
 		grace = hc + wt + 2*time.Second
 	}
-	return &Deployment{
+	d := &Deployment{
 		Info: FunctionInfo{
 			Name: name, Image: fn.Image, EnvProcess: env["fprocess"], EnvVars: env,
 			Labels: fn.Labels, Annotations: fn.Annotations, Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests,
-			ExecTimeout: exec,
+			ExecTimeout: execTimeout, Deployed: true,
 		},
 		Proc: Proc{Name: name, Path: bin, Dir: dir, Env: EnvList(env), Log: logPath, Addr: listen, StopGrace: grace},
-		Port: port,
-	}, nil
+	}
+	if rt.Watchdog != "" {
+		delete(env, "ARRESTCAST_LISTEN") // the handler listens where its image says: upstream_url
+		if err := watchdogProc(d, rt.Watchdog, env, forwards); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // parseDuration reads seconds ("60") or a Go duration ("1m5s"), as the template does.
@@ -132,12 +175,19 @@ type DaemonOptions struct {
 	GatewayReadTimeout, GatewayWriteTimeout time.Duration
 	UpstreamTimeout                         time.Duration // faasd: upstream_timeout 65 s
 	Only                                    []string      // run only these functions (default: every built one)
+	// Services are supervised beside the functions (StackServices; none in
+	// tests of the gateway and functions alone).
+	Services     []ServiceSpec
+	ServiceReady time.Duration // how long a service gets to serve at start (default 2 min)
+	Runtime      *Runtime      // default ChooseRuntime
 }
 
 // RunDaemon is the devstack daemon: one supervisor whose children are the
-// function processes, the gateway on OPENFAAS_URL, and the cron-connector's
-// schedule. It writes .dev/daemon.json and runs until ctx ends, then stops
-// the cron, the async queue, the functions (SIGTERM) and the gateway.
+// services (PostgreSQL, the Socrata stand-in, MinIO) and the function
+// processes, the gateway on OPENFAAS_URL, and the cron-connector's schedule.
+// It writes .dev/daemon.json and runs until ctx ends, then stops the cron,
+// the async queue, every process and the gateway. SIGUSR1 restarts at once
+// whatever waits out its restart backoff.
 func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	c := o.Config
 	log := o.Logger
@@ -150,12 +200,20 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	if o.Ready <= 0 {
 		o.Ready = 30 * time.Second
 	}
+	if o.ServiceReady <= 0 {
+		o.ServiceReady = 2 * time.Minute
+	}
 	if o.GatewayReadTimeout <= 0 {
 		o.GatewayReadTimeout = 60 * time.Second
 	}
 	if o.GatewayWriteTimeout <= 0 {
 		o.GatewayWriteTimeout = 60 * time.Second
 	}
+	rt := ChooseRuntime(c)
+	if o.Runtime != nil {
+		rt = *o.Runtime
+	}
+	log.Info("functions: "+rt.String(), "watchdog", rt.Watchdog)
 	f, err := stackfile.Load(c.StackFile, c.Lookup)
 	if err != nil {
 		return err
@@ -180,9 +238,17 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	}
 	defer ln.Close() // on an early return; Shutdown closes it otherwise
 
-	ep := Endpoints{Gateway: c.GatewayURL, MinIO: c.MinIOAddress, Socrata: c.SocrataBaseURL()}
 	sup := NewSupervisor(log)
-	defer sup.Stop() // no function outlives an early return (Stop is idempotent)
+	defer sup.Stop() // nothing outlives an early return (Stop is idempotent)
+	kick := make(chan os.Signal, 1)
+	signal.Notify(kick, syscall.SIGUSR1)
+	defer signal.Stop(kick)
+	go func() {
+		for range kick {
+			log.Info("SIGUSR1: restarting what is down now")
+			sup.Kick()
+		}
+	}()
 	// daemon.json follows every start, readiness and exit (written below).
 	changed := make(chan struct{}, 1)
 	sup.OnChange = func() {
@@ -191,53 +257,22 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 		default:
 		}
 	}
-	states := map[string]*FunctionState{}
-	var infos []FunctionInfo
-	var order []string
-	only := map[string]bool{}
-	for _, n := range o.Only {
-		only[n] = true
-	}
-	for _, name := range f.Names() {
-		order = append(order, name)
-		fs := &FunctionState{ProcState: ProcState{Name: name}}
-		states[name] = fs
-		fn := f.Functions[name]
-		info := FunctionInfo{Name: name, Image: fn.Image, Labels: fn.Labels, Annotations: fn.Annotations,
-			Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests}
-		if env, err := ImageEnv(f, fn.Lang); err == nil {
-			info.EnvProcess = env["fprocess"]
-		}
-		if len(only) > 0 && !only[name] {
-			fs.Problem = "not selected"
-			infos = append(infos, info)
-			continue
-		}
-		port, err := FreePort()
-		if err != nil {
-			return err
-		}
-		d, err := Deploy(f, name, o.BuildDir, c.Path("functions", name), secrets, ep, port, c.Path("logs", name+".log"))
-		if err != nil {
-			fs.Problem = err.Error()
-			log.Warn("function not deployed", "function", name, "err", err.Error())
-			infos = append(infos, info)
-			continue
-		}
-		infos = append(infos, d.Info)
-		fs.Deployed, fs.URL, fs.Addr = true, "http://"+d.Proc.Addr, d.Proc.Addr
-		if err := sup.Start(d.Proc); err != nil {
-			return err
-		}
-	}
-
 	var mu sync.Mutex
 	ready := false
 	var cronStates []CronState
+	states := map[string]*FunctionState{}
+	var order []string
 	write := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		st := DaemonState{Pid: os.Getpid(), Gateway: c.GatewayURL, Ready: ready, Cron: cronStates, Updated: time.Now().UTC()}
+		st := DaemonState{Pid: os.Getpid(), Gateway: c.GatewayURL, Ready: ready, Runtime: rt.String(), Cron: cronStates, Updated: time.Now().UTC()}
+		for _, s := range o.Services {
+			ss := ServiceState{ProcState: ProcState{Name: s.Proc.Name, Addr: s.Proc.Addr}, URL: s.URL}
+			if p, ok := sup.State(s.Proc.Name); ok {
+				ss.ProcState = p
+			}
+			st.Services = append(st.Services, ss)
+		}
 		for _, n := range order {
 			fs := *states[n]
 			if p, ok := sup.State(n); ok {
@@ -262,14 +297,97 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 			}
 		}
 	}()
+	stopWriting := sync.OnceFunc(func() {
+		close(stopWriter)
+		<-writerDone
+	})
+	defer stopWriting()
+
+	// Services the functions need (PostgreSQL, the stand-in) first.
+	startServices := func(after bool) error {
+		var started []string
+		for _, s := range o.Services {
+			if s.AfterGateway != after {
+				continue
+			}
+			if err := sup.Start(s.Proc); err != nil {
+				return err
+			}
+			started = append(started, s.Proc.Name)
+		}
+		sctx, cancel := context.WithTimeout(ctx, o.ServiceReady)
+		defer cancel()
+		for _, n := range started {
+			if err := sup.WaitReady(sctx, n); err != nil {
+				return fmt.Errorf("service %s: %w\n%s", n, err, Tail(c.Path("logs", n+".log"), 15))
+			}
+			log.Info("service ready", "service", n)
+		}
+		return nil
+	}
+	if err := startServices(false); err != nil {
+		return err
+	}
+
+	ep := Endpoints{Gateway: c.GatewayURL, MinIO: c.MinIOAddress, Socrata: c.SocrataBaseURL()}
+	forwards := forwardsFor(c)
+	var infos []FunctionInfo
+	only := map[string]bool{}
+	for _, n := range o.Only {
+		only[n] = true
+	}
+	mu.Lock() // daemon.json's writer reads order and states
+	for _, name := range f.Names() {
+		order = append(order, name)
+		fs := &FunctionState{ProcState: ProcState{Name: name}}
+		states[name] = fs
+		fn := f.Functions[name]
+		info := FunctionInfo{Name: name, Image: fn.Image, Labels: fn.Labels, Annotations: fn.Annotations,
+			Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests}
+		if env, err := ImageEnv(f, fn.Lang); err == nil {
+			info.EnvProcess = env["fprocess"]
+		}
+		if len(only) > 0 && !only[name] {
+			fs.Problem = "not selected"
+			infos = append(infos, info)
+			continue
+		}
+		port, err := FreePort()
+		if err != nil {
+			mu.Unlock()
+			return err
+		}
+		d, err := Deploy(f, name, o.BuildDir, c.Path("functions", name), secrets, ep, port, c.Path("logs", name+".log"), rt, forwards)
+		if err != nil {
+			fs.Problem = err.Error()
+			log.Warn("function not deployed", "function", name, "err", err.Error())
+			infos = append(infos, info)
+			continue
+		}
+		infos = append(infos, d.Info)
+		fs.Deployed, fs.URL, fs.Addr, fs.Namespaced = true, "http://"+d.Proc.Addr, d.Proc.Addr, d.Namespaced
+		if err := sup.Start(d.Proc); err != nil {
+			mu.Unlock()
+			return err
+		}
+	}
+	mu.Unlock()
 
 	gw := NewGateway(GatewayOptions{
 		Functions: infos,
-		Upstreams: UpstreamFunc(func(name string) (string, bool) {
+		Upstreams: UpstreamFunc(func(name string) (Replica, bool) {
 			p, ok := sup.State(name)
-			return p.Addr, ok && p.Running
+			if !ok || !p.Running {
+				return Replica{}, false
+			}
+			dial, _ := sup.Dialer(name)
+			return Replica{Addr: p.Addr, Dial: dial, Started: p.Since}, true
 		}),
 		User: AdminUser, Password: password, UpstreamTimeout: o.UpstreamTimeout, Logger: log.With("component", "gateway"),
+		Journal:    func(name string) string { return c.Path("logs", name+".log") },
+		SecretsDir: secrets, Reserved: []string{SecretBasicAuthUser, SecretBasicAuthPassword},
+		Provider: ProviderInfo{Name: "arrestcast-devstack", Orchestration: "local processes: " + rt.String()},
+		Version:  codeVersion(c.Root),
 	})
 	srv := &http.Server{Handler: gw, ReadTimeout: o.GatewayReadTimeout, WriteTimeout: o.GatewayWriteTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -293,6 +411,21 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	}
 	mu.Unlock()
 	cr.Start()
+	stop := func() {
+		log.Info("stopping: cron, async queue, functions, services, gateway")
+		cr.Stop()
+		gw.Close()
+		sup.Stop()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+
+	// MinIO once the gateway serves its webhook targets' probes.
+	if err := startServices(true); err != nil {
+		stop()
+		return err
+	}
 
 	// Ready once every deployed function has answered (or the wait is over).
 	rctx, cancel := context.WithTimeout(ctx, o.Ready)
@@ -306,27 +439,37 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	ready = true
 	mu.Unlock()
 	write()
-	log.Info("devstack ready", "functions", len(sup.Names()))
+	log.Info("devstack ready", "functions", len(order), "services", len(o.Services))
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
 		log.Error("gateway stopped", "err", err)
 	}
-	log.Info("stopping: cron, async queue, functions, gateway")
-	cr.Stop()
-	gw.Close()
-	sup.Stop()
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = srv.Shutdown(sctx)
-	scancel()
-	close(stopWriter)
-	<-writerDone
+	stop()
+	stopWriting()
 	if err := os.Remove(c.Path("daemon.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		log.Warn("remove daemon.json", "err", err.Error())
 	}
 	log.Info("devstack stopped")
 	return nil
+}
+
+// codeVersion is the repository's commit (git), or config.Version.
+func codeVersion(root string) VersionInfo {
+	v := VersionInfo{Release: config.Version, SHA: config.Version}
+	out, err := exec.Command("git", "-C", root, "log", "-1", "--format=%H%n%s").Output()
+	if err != nil {
+		return v
+	}
+	sha, msg, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if sha != "" {
+		v.SHA, v.CommitMessage = sha, msg
+		if v.Release == "dev" {
+			v.Release = "dev-" + sha[:min(12, len(sha))]
+		}
+	}
+	return v
 }
 
 // ReadDaemonState reads .dev/daemon.json.

@@ -15,7 +15,7 @@ import (
 
 // testRoot lays out a repository with a two-function stack.yml: echo (built:
 // the fake function at build/echo/handler) and later (not built).
-func testRoot(t *testing.T) *Config {
+func testRoot(t testing.TB) *Config {
 	t.Helper()
 	root := t.TempDir()
 	copyTemplate(t, root)
@@ -53,30 +53,39 @@ functions:
 	return c
 }
 
-func TestDaemonRunsFunctionsBehindTheGatewayAndStopsClean(t *testing.T) {
-	t.Setenv("DEVSTACK_TEST_HOST_ONLY", "leak")
-	c := testRoot(t)
+// runDaemon runs RunDaemon until the test ends (or cancel), and waits until
+// daemon.json says it is ready.
+func runDaemon(t *testing.T, o DaemonOptions) (context.CancelFunc, <-chan error, *DaemonState) {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = testLogger(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
-	go func() {
-		done <- RunDaemon(ctx, DaemonOptions{Config: c, Ready: 10 * time.Second, Logger: testLogger(t)})
-	}()
-
+	go func() { done <- RunDaemon(ctx, o) }()
 	var ds *DaemonState
-	waitFor(t, 20*time.Second, "daemon.json ready", func() bool {
+	waitFor(t, 30*time.Second, "daemon.json ready", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("daemon returned: %v", err)
 		default:
 		}
-		s, err := ReadDaemonState(c)
+		s, err := ReadDaemonState(o.Config)
 		if err == nil && s.Ready {
 			ds = s
 			return true
 		}
 		return false
 	})
+	return cancel, done, ds
+}
+
+func TestDaemonRunsFunctionsBehindTheGatewayAndStopsClean(t *testing.T) {
+	t.Setenv("DEVSTACK_TEST_HOST_ONLY", "leak")
+	c := testRoot(t)
+	cancel, done, ds := runDaemon(t, DaemonOptions{Config: c, Ready: 10 * time.Second, Runtime: &Runtime{Reason: "this test runs the handler alone"}})
+	defer cancel()
 	if len(ds.Functions) != 2 || ds.Functions[0].Name != "echo" || !ds.Functions[0].Ready || ds.Functions[1].Deployed ||
 		!strings.Contains(ds.Functions[1].Problem, "not built") || len(ds.Cron) != 1 || ds.Cron[0].Function != "echo" {
 		t.Fatalf("daemon.json %+v", ds)

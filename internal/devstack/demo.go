@@ -486,6 +486,9 @@ func decisionLines(path string, offset int64) []string {
 	b, _ := io.ReadAll(f)
 	var out []string
 	for _, line := range strings.Split(string(b), "\n") {
+		if _, _, text, ok := parseJournalLine(line); ok {
+			line = text
+		}
 		low := strings.ToLower(line)
 		if !strings.Contains(low, "champion") && !strings.Contains(low, "challenger") && !strings.Contains(low, "promot") {
 			continue

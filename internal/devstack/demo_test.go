@@ -112,7 +112,7 @@ func TestRunDemoAgainstTheHTTPContracts(t *testing.T) {
 	}))
 	defer proxy.Close()
 	_ = fnSrv
-	up := UpstreamFunc(func(name string) (string, bool) { return strings.TrimPrefix(proxy.URL, "http://"), true })
+	up := addrUpstreams(func(name string) (string, bool) { return strings.TrimPrefix(proxy.URL, "http://"), true })
 	g := NewGateway(GatewayOptions{Functions: infos(names...), Upstreams: up, User: "admin", Password: "x"})
 	defer g.Close()
 	// The gateway forwards /function/<name>/<path>; route by rewriting to /<name>.

@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +28,8 @@ import (
 // for CI: the real function binaries (built from the template, as images
 // would be) behind the local gateway, a real MinIO whose webhooks drive every
 // step, a real PostgreSQL, and the Socrata stand-in serving every 3rd crime of
-// October–December 2017. Two monthly runs (2017-12-01, then 2018-01-01); in
+// October–December 2017; in CI each function behind the real of-watchdog, as
+// in its container. Two monthly runs (2017-12-01, then 2018-01-01); in
 // the second a function process is killed mid-chain, and the chain still
 // completes once the supervisor has it back (MinIO's queue retries), with no
 // step done twice.
@@ -63,10 +62,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	daemonBin := filepath.Join(t.TempDir(), "devstack")
-	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", daemonBin, repo.Path("cmd/devstack")).CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/devstack: %v\n%s", err, out)
-	}
+	daemonBin := daemonBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
@@ -85,13 +81,22 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, out.String())
 	}
+	// In CI the functions run as their containers do: behind the real
+	// of-watchdog, each in a network namespace of its own.
+	if rt := ChooseRuntime(c); rt.Watchdog == "" {
+		if testenv.InCI() {
+			t.Fatalf("CI runs the functions behind of-watchdog: %s", rt.Reason)
+		}
+		t.Logf("functions run without of-watchdog: %s", rt.Reason)
+	} else if !strings.Contains(st.Runtime, "of-watchdog") {
+		t.Errorf("of-watchdog is available but the stack runs %q", st.Runtime)
+	}
 	cl := NewClient(c)
 	dbURL, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	status := RunsStatus{URL: dbURL}
-	_ = st
 
 	call := func(name, body string) *Answer {
 		t.Helper()
@@ -147,6 +152,32 @@ func TestEndToEnd(t *testing.T) {
 	info, err := cl.Call(ctx, http.MethodGet, "predict", nil)
 	if err != nil || info.Status != 200 || !bytes.Contains(info.Body, []byte(`"roc_auc"`)) {
 		t.Errorf("GET predict: %v %+v", err, info)
+	}
+
+	// The Socrata stand-in is supervised like the rest: killed, it is back.
+	ds, err := ReadDaemonState(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ds.Services {
+		if s.Name != ServiceSocrata {
+			continue
+		}
+		if err := syscall.Kill(s.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Minute, "the stand-in restarted", func() bool {
+			now, err := ReadDaemonState(c)
+			if err != nil {
+				return false
+			}
+			for _, n := range now.Services {
+				if n.Name == ServiceSocrata {
+					return n.Ready && n.Pid != s.Pid && ServiceHealth(ctx, c, ServiceSocrata) == nil
+				}
+			}
+			return false
+		})
 	}
 }
 

@@ -106,6 +106,15 @@ func TestSecretsWrittenAndMountedPerFunction(t *testing.T) {
 	if again, _ := ReadSecret(dir, SecretBasicAuthPassword); again != pw {
 		t.Error("the admin password changed on a second up")
 	}
+	// A value set with faas-cli secret update stays where the stack has none.
+	write(t, filepath.Join(dir, config.SecretSocrataToken), "app-token-set-by-hand")
+	if err := WriteSecrets(dir, vals); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ReadSecret(dir, config.SecretSocrataToken); got != "app-token-set-by-hand" {
+		t.Errorf("the Socrata token set by hand became %q on up", got)
+	}
+	write(t, filepath.Join(dir, config.SecretSocrataToken), "")
 	for name, want := range map[string]string{
 		config.SecretMinIOAccessKey: "minio", config.SecretMinIOSecretKey: "minio123", config.SecretPipelineToken: "tok",
 		config.SecretDatabaseURL: "postgres://u:p@127.0.0.1:5433/arrestcast", config.SecretSocrataToken: "", SecretBasicAuthUser: "admin",
@@ -173,7 +182,7 @@ POSTGRES_PORT=15433
 	}
 }
 
-func write(t *testing.T, path, s string) {
+func write(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -184,7 +193,7 @@ func write(t *testing.T, path, s string) {
 }
 
 // copyTemplate copies the repository's template Dockerfile (the image ENV).
-func copyTemplate(t *testing.T, root string) {
+func copyTemplate(t testing.TB, root string) {
 	t.Helper()
 	b, err := os.ReadFile(repo.Path("template/golang-http/Dockerfile"))
 	if err != nil {

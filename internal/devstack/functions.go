@@ -25,14 +25,16 @@ type Endpoints struct {
 }
 
 // HealthcheckInterval is how long a function keeps serving after SIGTERM
-// locally (the template's healthcheck_interval; 10 s by default on faasd).
+// locally when stack.yml does not say (the template waits 10 s by default,
+// of-watchdog its write_timeout): `make dev-down` should not take a minute.
 const HealthcheckInterval = "1s"
 
 // FunctionEnv is the environment a function process gets, without the host's
 // PATH/HOME: the image's ENV (from the template's Dockerfile), then stack.yml's
 // environment_file and environment (stackfile.File.Env), with the service
 // endpoints rewritten for local, plus SECRETS_DIR (its own secrets folder),
-// ARRESTCAST_LISTEN (its port) and healthcheck_interval.
+// ARRESTCAST_LISTEN (its port) and healthcheck_interval unless stack.yml
+// sets it.
 func FunctionEnv(f *stackfile.File, name string, ep Endpoints, secretsDir, listen string) (map[string]string, error) {
 	fn, ok := f.Functions[name]
 	if !ok {
@@ -54,7 +56,9 @@ func FunctionEnv(f *stackfile.File, name string, ep Endpoints, secretsDir, liste
 	env["SOCRATA_BASE_URL"] = ep.Socrata
 	env["SECRETS_DIR"] = secretsDir
 	env["ARRESTCAST_LISTEN"] = listen
-	env["healthcheck_interval"] = HealthcheckInterval
+	if _, set := env["healthcheck_interval"]; !set {
+		env["healthcheck_interval"] = HealthcheckInterval
+	}
 	return env, nil
 }
 
@@ -129,14 +133,24 @@ func SecretValues(c *Config, databaseURL string) map[string]string {
 }
 
 // WriteSecrets writes each secret as dir/<name> (mode 0600), as `faas-cli
-// secret create` keeps them, and makes basic-auth-password once (random,
-// kept across restarts).
+// secret create` keeps them, in place (functions' mounts are hard links); a
+// secret the stack has no value for (empty: the Socrata app token) is only
+// created, so what `faas-cli secret update` set stays. It makes
+// basic-auth-password once (random, kept across restarts).
 func WriteSecrets(dir string, values map[string]string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("secrets dir: %w", err)
 	}
 	for name, v := range values {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+		flags := 0
+		if v == "" {
+			flags = os.O_CREATE | os.O_EXCL
+		}
+		err := writeSecretFile(filepath.Join(dir, name), []byte(v), flags)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = writeSecretFile(filepath.Join(dir, name), []byte(v), os.O_CREATE)
+		}
+		if err != nil && !(v == "" && errors.Is(err, fs.ErrExist)) {
 			return fmt.Errorf("write secret %s: %w", name, err)
 		}
 	}
@@ -159,8 +173,10 @@ func ReadSecret(dir, name string) (string, error) {
 }
 
 // MountSecrets lays out a function's secrets in dst as OpenFaaS mounts them at
-// /var/openfaas/secrets: only the names the function lists in stack.yml. A
-// listed secret that does not exist fails, as a faasd deploy does.
+// /var/openfaas/secrets: only the names the function lists in stack.yml. Each
+// is a hard link to the secret's file, as faasd bind-mounts it: an update
+// (written in place) is seen at once, a removal leaves the function the value
+// it had. A listed secret that does not exist fails, as a faasd deploy does.
 func MountSecrets(src, dst string, names []string) error {
 	if err := os.RemoveAll(dst); err != nil {
 		return fmt.Errorf("clear %s: %w", dst, err)
@@ -169,11 +185,15 @@ func MountSecrets(src, dst string, names []string) error {
 		return fmt.Errorf("secrets mount: %w", err)
 	}
 	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(src, n))
+		from, to := filepath.Join(src, n), filepath.Join(dst, n)
+		if err := os.Link(from, to); err == nil {
+			continue
+		}
+		b, err := os.ReadFile(from)
 		if err != nil {
 			return fmt.Errorf("secret %s not found in %s: %w", n, src, err)
 		}
-		if err := os.WriteFile(filepath.Join(dst, n), b, 0o400); err != nil {
+		if err := os.WriteFile(to, b, 0o400); err != nil { // another file system: a copy
 			return fmt.Errorf("mount secret %s: %w", n, err)
 		}
 	}

@@ -39,22 +39,30 @@ type FunctionInfo struct {
 	Secrets     []string
 	Limits      *stackfile.Resources
 	Requests    *stackfile.Resources
-	// ExecTimeout is the function's exec_timeout: of-watchdog answers 504
-	// when a call runs longer (0: no limit but the gateway's).
+	// ExecTimeout, when set, is enforced by the gateway as of-watchdog
+	// enforces exec_timeout (504) for a function running without it.
 	ExecTimeout time.Duration
+	Deployed    bool // built and started: one replica
+}
+
+// Replica is where a function's running process serves.
+type Replica struct {
+	Addr    string    // host:port (of-watchdog's port, or the handler's)
+	Dial    DialFunc  // reaches Addr; nil: the host's network
+	Started time.Time // when it started: createdAt in /system/functions
 }
 
 // Upstreams tells the gateway where a function's process listens: ok is false
 // when the function is deployed but has no running replica.
 type Upstreams interface {
-	Upstream(name string) (addr string, ok bool)
+	Upstream(name string) (r Replica, ok bool)
 }
 
 // UpstreamFunc adapts a function to Upstreams.
-type UpstreamFunc func(name string) (string, bool)
+type UpstreamFunc func(name string) (Replica, bool)
 
 // Upstream implements Upstreams.
-func (f UpstreamFunc) Upstream(name string) (string, bool) { return f(name) }
+func (f UpstreamFunc) Upstream(name string) (Replica, bool) { return f(name) }
 
 // GatewayOptions configure a Gateway.
 type GatewayOptions struct {
@@ -67,12 +75,24 @@ type GatewayOptions struct {
 	Logger          *slog.Logger
 	Client          *http.Client // posts async callbacks; default has UpstreamTimeout
 	QueueSize       int          // async requests waiting at most (default 1024)
+
+	// Journal is the path of a function's journal, for GET /system/logs.
+	Journal func(name string) string
+	// SecretsDir holds the secrets /system/secrets lists and changes (one
+	// file each, as faasd keeps them); Reserved names in it are the stack's
+	// own (the gateway's credentials) and are neither listed nor changed.
+	SecretsDir string
+	Reserved   []string
+	// Provider and Version answer GET /system/info.
+	Provider ProviderInfo
+	Version  VersionInfo
 }
 
-// Gateway serves the OpenFaaS gateway's invocation surface over local
-// processes: /function/<name>[/path], /async-function/<name>[/path] (a queue
-// worked with max_inflight 1, as faasd's queue-worker), /system/functions,
-// /system/function/<name> (basic auth) and /healthz.
+// Gateway serves the OpenFaaS gateway's surface over local processes:
+// /function/<name>[/path], /async-function/<name>[/path] (a queue worked with
+// max_inflight 1, as faasd's queue-worker), /healthz, and behind basic auth
+// the provider API faas-cli uses: /system/functions, /system/function/<name>,
+// /system/logs, /system/secrets, /system/namespaces, /system/info.
 type Gateway struct {
 	opts  GatewayOptions
 	fns   map[string]FunctionInfo
@@ -102,6 +122,23 @@ type ctxKey int
 
 const upstreamKey ctxKey = 0
 
+// upstream is the replica one call goes to.
+type upstream struct {
+	replica Replica
+	path    string
+	key     string // host:port the transport pools connections under
+}
+
+// replicaKey names one replica of a function for the connection pool: a
+// restarted function is a new replica, with new connections.
+func replicaKey(name string, r Replica) string {
+	_, port, err := net.SplitHostPort(r.Addr)
+	if err != nil {
+		port = "80"
+	}
+	return fmt.Sprintf("%s.r%d.replica:%s", name, r.Started.UnixNano(), port)
+}
+
 // NewGateway builds a gateway and starts its async worker; Close stops it.
 func NewGateway(opts GatewayOptions) *Gateway {
 	if opts.UpstreamTimeout <= 0 {
@@ -130,8 +167,18 @@ func NewGateway(opts GatewayOptions) *Gateway {
 		g.count[f.Name] = new(atomic.Int64)
 	}
 	sort.Strings(g.names)
+	dialer := &net.Dialer{Timeout: 3 * time.Second}
 	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			up, ok := ctx.Value(upstreamKey).(*upstream)
+			if !ok {
+				return nil, errors.New("no replica to dial")
+			}
+			if up.replica.Dial != nil {
+				return up.replica.Dial(ctx, network, up.replica.Addr)
+			}
+			return dialer.DialContext(ctx, network, up.replica.Addr)
+		},
 		ResponseHeaderTimeout: opts.UpstreamTimeout,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
@@ -139,12 +186,15 @@ func NewGateway(opts GatewayOptions) *Gateway {
 	g.proxy = &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			u := pr.In.Context().Value(upstreamKey).(*url.URL)
-			pr.SetURL(u)
-			pr.Out.URL.Path = u.Path
+			up := pr.In.Context().Value(upstreamKey).(*upstream)
+			// The URL's host is the replica's key, so pooled connections
+			// never cross replicas (two namespaces may both serve on the
+			// same address); the Host header is the real address.
+			pr.SetURL(&url.URL{Scheme: "http", Host: up.key})
+			pr.Out.URL.Path = up.path
 			pr.Out.URL.RawPath = ""
 			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-			pr.Out.Host = ""
+			pr.Out.Host = up.replica.Addr
 			pr.SetXForwarded()
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -231,14 +281,13 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	g.count[name].Add(1)
 	start := time.Now()
-	addr, ok := g.opts.Upstreams.Upstream(name)
+	rep, ok := g.opts.Upstreams.Upstream(name)
 	if !ok {
 		g.log.Warn("function has no running replica", "function", name)
 		writeText(w, http.StatusBadGateway, fmt.Sprintf("Can't reach service for: %s.", name))
 		return
 	}
-	u := &url.URL{Scheme: "http", Host: addr, Path: path}
-	ctx := context.WithValue(context.WithValue(r.Context(), upstreamKey, u), nameKey, name)
+	ctx := context.WithValue(context.WithValue(r.Context(), upstreamKey, &upstream{replica: rep, path: path, key: replicaKey(name, rep)}), nameKey, name)
 	if t := g.fns[name].ExecTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
@@ -401,86 +450,6 @@ func (g *Gateway) authorized(r *http.Request) bool {
 	}
 	return subtle.ConstantTimeCompare([]byte(u), []byte(g.opts.User)) == 1 &&
 		subtle.ConstantTimeCompare([]byte(p), []byte(g.opts.Password)) == 1
-}
-
-// FunctionStatus is one entry of /system/functions (faas-provider's FunctionStatus).
-type FunctionStatus struct {
-	Name              string            `json:"name"`
-	Image             string            `json:"image"`
-	Namespace         string            `json:"namespace"`
-	EnvProcess        string            `json:"envProcess"`
-	EnvVars           map[string]string `json:"envVars,omitempty"`
-	Secrets           []string          `json:"secrets,omitempty"`
-	Labels            map[string]string `json:"labels"`
-	Annotations       map[string]string `json:"annotations"`
-	Limits            *Resources        `json:"limits,omitempty"`
-	Requests          *Resources        `json:"requests,omitempty"`
-	InvocationCount   float64           `json:"invocationCount"`
-	Replicas          uint64            `json:"replicas"`
-	AvailableReplicas uint64            `json:"availableReplicas"`
-}
-
-// Resources are a function's limits or requests in /system/functions.
-type Resources struct {
-	Memory string `json:"memory,omitempty"`
-	CPU    string `json:"cpu,omitempty"`
-}
-
-func resources(r *stackfile.Resources) *Resources {
-	if r == nil {
-		return nil
-	}
-	return &Resources{Memory: r.Memory, CPU: r.CPU}
-}
-
-func (g *Gateway) status(name string) FunctionStatus {
-	f := g.fns[name]
-	st := FunctionStatus{
-		Name: f.Name, Image: f.Image, Namespace: Namespace, EnvProcess: f.EnvProcess, EnvVars: f.EnvVars,
-		Secrets: f.Secrets, Labels: orEmpty(f.Labels), Annotations: orEmpty(f.Annotations),
-		Limits: resources(f.Limits), Requests: resources(f.Requests), InvocationCount: float64(g.count[name].Load()), Replicas: 1,
-	}
-	if _, ok := g.opts.Upstreams.Upstream(name); ok {
-		st.AvailableReplicas = 1
-	}
-	return st
-}
-
-func orEmpty(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func (g *Gateway) system(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	switch {
-	case p == "/system/functions":
-		if r.Method != http.MethodGet {
-			writeText(w, http.StatusMethodNotAllowed, "this local gateway cannot deploy: edit stack.yml and run make dev-down dev")
-			return
-		}
-		out := make([]FunctionStatus, 0, len(g.names))
-		for _, n := range g.names {
-			out = append(out, g.status(n))
-		}
-		writeJSON(w, http.StatusOK, out)
-	case strings.HasPrefix(p, "/system/function/"):
-		name := strings.TrimSuffix(strings.TrimPrefix(p, "/system/function/"), "."+Namespace)
-		if _, ok := g.fns[name]; !ok {
-			writeText(w, http.StatusNotFound, fmt.Sprintf("function %s not found", name))
-			return
-		}
-		writeJSON(w, http.StatusOK, g.status(name))
-	case p == "/system/info":
-		writeJSON(w, http.StatusOK, map[string]any{
-			"provider": map[string]string{"provider": "arrestcast-devstack", "orchestration": "local processes"},
-			"arch":     "local",
-		})
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 func writeText(w http.ResponseWriter, status int, msg string) {

@@ -35,9 +35,17 @@ func startFunction(t *testing.T, name string, extraEnv ...string) (*Supervisor, 
 }
 
 func supUpstreams(sup *Supervisor) Upstreams {
-	return UpstreamFunc(func(name string) (string, bool) {
+	return UpstreamFunc(func(name string) (Replica, bool) {
 		p, ok := sup.State(name)
-		return p.Addr, ok && p.Running
+		return Replica{Addr: p.Addr, Started: p.Since}, ok && p.Running
+	})
+}
+
+// addrUpstreams serves each function from the address f gives, on the host.
+func addrUpstreams(f func(name string) (string, bool)) Upstreams {
+	return UpstreamFunc(func(name string) (Replica, bool) {
+		a, ok := f(name)
+		return Replica{Addr: a}, ok
 	})
 }
 
@@ -45,7 +53,7 @@ func newTestGateway(t *testing.T, up Upstreams, fns ...string) (*Gateway, *httpt
 	t.Helper()
 	var infos []FunctionInfo
 	for _, f := range fns {
-		infos = append(infos, FunctionInfo{Name: f, Image: "ghcr.io/arrestcast/" + f + ":latest", EnvProcess: "./handler",
+		infos = append(infos, FunctionInfo{Name: f, Image: "ghcr.io/arrestcast/" + f + ":latest", EnvProcess: "./handler", Deployed: true,
 			Labels: map[string]string{"com.openfaas.scale.min": "1"}, Limits: &stackfile.Resources{Memory: "64Mi"}, Annotations: map[string]string{"topic": "cron-function", "schedule": "0 12 1 * *"}})
 	}
 	g := NewGateway(GatewayOptions{Functions: infos, Upstreams: up, User: "admin", Password: "s3cret", UpstreamTimeout: 5 * time.Second})
@@ -150,7 +158,7 @@ func TestGatewayExecTimeoutAnswers504(t *testing.T) {
 }
 
 func TestGatewaySystemBasicAuth(t *testing.T) {
-	up := UpstreamFunc(func(name string) (string, bool) { return "127.0.0.1:1", name == "a" })
+	up := addrUpstreams(func(name string) (string, bool) { return "127.0.0.1:1", name == "a" })
 	g, srv := newTestGateway(t, up, "a", "b")
 	for _, c := range []struct {
 		user, pass string
@@ -246,7 +254,7 @@ func TestGatewayAsyncWithCallback(t *testing.T) {
 		got <- callback{r.Header.Clone(), string(b)}
 	}))
 	defer cb.Close()
-	_, srv := newTestGateway(t, UpstreamFunc(func(string) (string, bool) { return strings.TrimPrefix(fn.URL, "http://"), true }), "slow")
+	_, srv := newTestGateway(t, addrUpstreams(func(string) (string, bool) { return strings.TrimPrefix(fn.URL, "http://"), true }), "slow")
 
 	var ids []string
 	for i, body := range []string{"one", "two"} {
@@ -285,7 +293,7 @@ func TestGatewayAsyncCallbackReportsFailure(t *testing.T) {
 	got := make(chan http.Header, 1)
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
 	defer cb.Close()
-	_, srv := newTestGateway(t, UpstreamFunc(func(string) (string, bool) { return "", false }), "down")
+	_, srv := newTestGateway(t, addrUpstreams(func(string) (string, bool) { return "", false }), "down")
 	res, _ := do(t, http.MethodPost, srv.URL+"/async-function/down", nil, http.Header{"X-Callback-Url": {cb.URL}})
 	if res.StatusCode != http.StatusAccepted {
 		t.Fatalf("%d", res.StatusCode)

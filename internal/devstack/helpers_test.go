@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/repo"
 	"github.com/arrestcast/arrestcast/internal/stackfile"
 	"github.com/arrestcast/arrestcast/internal/testenv"
 )
@@ -33,15 +34,17 @@ var fake struct {
 func TestMain(m *testing.M) {
 	code := testenv.Main(m) // stops the servers integration tests borrowed
 
-	if fake.dir != "" {
-		os.RemoveAll(fake.dir)
+	for _, d := range []string{fake.dir, devstackBin.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }
 
 // fakeFn builds testdata/fakefn once: a small function process serving on
 // ARRESTCAST_LISTEN as the template's main.go does.
-func fakeFn(t *testing.T) string {
+func fakeFn(t testing.TB) string {
 	t.Helper()
 	fake.once.Do(func() {
 		fake.dir, fake.err = os.MkdirTemp("", "devstack-fakefn-")
@@ -62,7 +65,33 @@ func fakeFn(t *testing.T) string {
 	return fake.path
 }
 
-func freeAddr(t *testing.T) string {
+var devstackBin struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// daemonBinary builds cmd/devstack (the daemon Up starts) once per test binary.
+func daemonBinary(t *testing.T) string {
+	t.Helper()
+	devstackBin.once.Do(func() {
+		devstackBin.dir, devstackBin.err = os.MkdirTemp("", "devstack-bin-")
+		if devstackBin.err != nil {
+			return
+		}
+		devstackBin.path = filepath.Join(devstackBin.dir, "devstack")
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if out, err := exec.Command(goBin, "build", "-o", devstackBin.path, repo.Path("cmd/devstack")).CombinedOutput(); err != nil {
+			devstackBin.err = errors.New("build cmd/devstack: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if devstackBin.err != nil {
+		t.Fatal(devstackBin.err)
+	}
+	return devstackBin.path
+}
+
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	p, err := FreePort()
 	if err != nil {

@@ -192,23 +192,8 @@ func (p *Postgres) run(ctx context.Context, tool string, args ...string) (string
 	return strings.TrimSpace(string(out)), err
 }
 
-// Start starts the server on 127.0.0.1:Port and waits until it accepts
-// connections; it returns the postmaster.
-func (p *Postgres) Start(ctx context.Context) (ProcRef, error) {
-	if err := p.prepareDirs(); err != nil {
-		return ProcRef{}, err
-	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.Port, p.SocketDir())
-	out, err := p.run(ctx, "pg_ctl", "-D", p.DataDir(), "-l", p.Log, "-w", "-t", "60", "-o", opts, "start")
-	if err != nil {
-		return ProcRef{}, fmt.Errorf("postgres: pg_ctl start: %w\n%s\n(server log: %s)", err, out, p.Log)
-	}
-	pid, err := p.Pid()
-	if err != nil {
-		return ProcRef{}, err
-	}
-	return RefOf(pid), nil
-}
+// Prepare makes the cluster's folders, owned by the server's user.
+func (p *Postgres) Prepare() error { return p.prepareDirs() }
 
 // Pid reads the postmaster's pid from postmaster.pid.
 func (p *Postgres) Pid() (int, error) {
@@ -269,4 +254,24 @@ func (p *Postgres) EnsureDatabase(ctx context.Context, password string) error {
 		return fmt.Errorf("postgres: create database %s: %w", p.Database, err)
 	}
 	return nil
+}
+
+// pingPostgres connects to url and asks one question.
+func pingPostgres(ctx context.Context, url string) error {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer c.Close(context.Background())
+	return c.Ping(ctx)
+}
+
+// passwordOf returns the password of a connection URL.
+func passwordOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return "", false
+	}
+	pw, ok := u.User.Password()
+	return pw, ok && pw != ""
 }

@@ -173,24 +173,6 @@ func WaitPortsFree(addrs []string, d time.Duration) []string {
 	}
 }
 
-// WaitListening waits until addr accepts connections, or the process exits.
-func WaitListening(addr string, d time.Duration, exited <-chan error) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before listening on %s: %v", addr, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("nothing listens on %s after %s", addr, d)
-}
-
 // FreePort returns a free loopback port (see internal/freeport).
 func FreePort() (int, error) { return freeport.Get() }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/platform/pg"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
@@ -53,7 +54,7 @@ func (r Run) Step(name string) (StepRun, bool) {
 }
 
 // RunStatus is the narrow view `status` and the demo need of the run-tracking
-// tables: the latest runs, newest first.
+// tables: the latest runs, newest first (limit <= 0: every run).
 type RunStatus interface {
 	Status(ctx context.Context, limit int) ([]Run, error)
 }
@@ -64,10 +65,16 @@ type RunsStatus struct {
 	URL string
 }
 
+// allRuns is the limit that means every run (one a month: a few dozen).
+const allRuns = 1 << 20
+
 // Status implements RunStatus.
 func (s RunsStatus) Status(ctx context.Context, limit int) ([]Run, error) {
 	if s.URL == "" {
 		return nil, errors.New("run status: no database URL (is the stack up?)")
+	}
+	if limit <= 0 {
+		limit = allRuns
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -100,6 +107,24 @@ func (s RunsStatus) Status(ctx context.Context, limit int) ([]Run, error) {
 	return out, nil
 }
 
+// Finished reports whether a run needs no one's attention: it is done
+// (running, failed and whatever else the tracker says are not).
+func (r Run) Finished() bool { return r.Status == string(runs.Done) }
+
+// SelectRuns splits runs (newest first) for `make status`: every unfinished
+// or failed run, then the newest n of the others.
+func SelectRuns(all []Run, n int) (open, newest []Run) {
+	for _, r := range all {
+		switch {
+		case !r.Finished():
+			open = append(open, r)
+		case len(newest) < n:
+			newest = append(newest, r)
+		}
+	}
+	return open, newest
+}
+
 // SortSteps puts steps in chain order.
 func SortSteps(steps []StepRun) {
 	idx := func(name string) int {
@@ -119,6 +144,10 @@ func PrintRuns(w io.Writer, runs []Run) {
 		fmt.Fprintln(w, "no runs recorded yet (make invoke FN=download, or make demo)")
 		return
 	}
+	printRuns(w, runs)
+}
+
+func printRuns(w io.Writer, runs []Run) {
 	for _, r := range runs {
 		fmt.Fprintf(w, "run %s: %s\n", r.RunDate, r.Status)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -128,54 +157,73 @@ func PrintRuns(w io.Writer, runs []Run) {
 			if s.Status != "running" {
 				secs = fmt.Sprintf("%.1f", s.Seconds)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", s.Step, s.Status, s.RowsIn, s.RowsOut, s.Rejects, secs, s.Attempts, truncate(s.Error, 80))
+			errText := s.Error
+			if s.Permanent {
+				errText = "[permanent] " + errText
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", s.Step, s.Status, s.RowsIn, s.RowsOut, s.Rejects, secs, s.Attempts, truncate(errText, 80))
 		}
 		tw.Flush()
 	}
 }
 
-// PrintStack writes the stack's processes and functions.
-func PrintStack(w io.Writer, st *StackState, ds *DaemonState) {
-	fmt.Fprintf(w, "local stack up since %s\n", st.Started.Local().Format(time.DateTime))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SERVICE\tPID\tALIVE\tURL")
-	row := func(name string, s *Service) {
-		if s == nil {
-			fmt.Fprintf(tw, "  %s\t-\tno\tnot started\n", name)
-			return
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", name, s.Pid, yesNo(s.Alive()), s.URL)
+// PrintRunSelection writes every unfinished or failed run first, then the
+// newest n others.
+func PrintRunSelection(w io.Writer, all []Run, n int) {
+	if len(all) == 0 {
+		PrintRuns(w, nil)
+		return
 	}
-	row("gateway+functions (daemon)", st.Daemon)
-	row("minio", st.MinIO)
-	if st.Postgres != nil {
-		row("postgres", &st.Postgres.Service)
+	open, newest := SelectRuns(all, n)
+	if len(open) > 0 {
+		fmt.Fprintf(w, "== %d unfinished or failed run(s)\n", len(open))
+		printRuns(w, open)
 	} else {
-		row("postgres", nil)
+		fmt.Fprintln(w, "== every run finished")
 	}
-	row("socrata stand-in", st.Socrata)
+	if len(newest) > 0 {
+		fmt.Fprintf(w, "== the newest %d finished of %d run(s) (-runs N for more)\n", len(newest), len(all))
+		printRuns(w, newest)
+	}
+}
+
+// PrintStack writes the stack's processes as the daemon supervises them,
+// each service beside what it answers now (whoever started it).
+func PrintStack(ctx context.Context, w io.Writer, c *Config, st *StackState, ds *DaemonState) {
+	fmt.Fprintf(w, "local stack up since %s; functions %s\n", st.Started.Local().Format(time.DateTime), st.Runtime)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVICE\tSTATE\tPID\tRESTARTS\tANSWERS\tURL")
+	daemonState := "down"
+	if st.Daemon != nil && st.Daemon.Alive() {
+		daemonState = "running"
+	}
+	pid := 0
+	if st.Daemon != nil {
+		pid = st.Daemon.Pid
+	}
+	fmt.Fprintf(tw, "  gateway+supervisor (daemon)\t%s\t%d\t-\t-\t%s\n", daemonState, pid, st.Gateway.URL)
+	if ds != nil {
+		for _, s := range ds.Services {
+			answers := "yes"
+			if err := ServiceHealth(ctx, c, s.Name); err != nil {
+				answers = "no: " + truncate(err.Error(), 60)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\n", s.Name, procStateWord(s.ProcState, true), s.Pid, s.Restarts, answers, s.URL)
+		}
+	}
 	tw.Flush()
 	fns := st.Functions
 	if ds != nil {
 		fns = ds.Functions
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  FUNCTION\tSTATE\tPID\tADDR\tRESTARTS\tLAST EXIT")
+	fmt.Fprintln(tw, "  FUNCTION\tSTATE\tPID\tRESTARTS\tLAST EXIT")
 	for _, f := range fns {
-		state := "ready"
-		switch {
-		case !f.Deployed:
-			state = "not deployed"
-		case !f.Running:
-			state = "down (restarting)"
-		case !f.Ready:
-			state = "starting"
-		}
 		last := f.LastExit
 		if !f.Deployed {
 			last = truncate(f.Problem, 70)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%s\n", f.Name, state, f.Pid, f.Addr, f.Restarts, last)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\n", f.Name, procStateWord(f.ProcState, f.Deployed), f.Pid, f.Restarts, last)
 	}
 	tw.Flush()
 	for _, c := range st.Cron {
@@ -183,11 +231,54 @@ func PrintStack(w io.Writer, st *StackState, ds *DaemonState) {
 	}
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
+func procStateWord(p ProcState, deployed bool) string {
+	switch {
+	case !deployed:
+		return "not deployed"
+	case !p.Running:
+		return "down (restarting)"
+	case !p.Ready:
+		return "starting"
+	case p.Adopted:
+		return "ready (adopted)"
 	}
-	return "no"
+	return "ready"
+}
+
+// StatusOptions configure Status.
+type StatusOptions struct {
+	Runs    int       // newest finished runs to show (default 5)
+	Tracker RunStatus // default: RunsStatus on the stack's database
+}
+
+// Status is `make status`: the stack's processes, then every unfinished or
+// failed run and the newest finished ones, read from PostgreSQL however it
+// was (re)started. It fails when PostgreSQL does not answer.
+func Status(ctx context.Context, c *Config, out io.Writer, o StatusOptions) error {
+	if o.Runs <= 0 {
+		o.Runs = 5
+	}
+	st, err := ReadStackState(c)
+	if err != nil {
+		fmt.Fprintln(out, "the local stack is not running (make dev starts it)")
+		return nil
+	}
+	ds, _ := ReadDaemonState(c)
+	PrintStack(ctx, out, c, st, ds)
+	fmt.Fprintln(out)
+	if o.Tracker == nil {
+		url, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
+		if err != nil {
+			return err
+		}
+		o.Tracker = RunsStatus{URL: url}
+	}
+	all, err := o.Tracker.Status(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("run status: postgres on 127.0.0.1:%d does not answer: %w", c.PostgresPort, err)
+	}
+	PrintRunSelection(out, all, o.Runs)
+	return nil
 }
 
 // stepsDone returns the names of the run's finished steps.

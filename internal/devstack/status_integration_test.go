@@ -66,6 +66,20 @@ func TestRunsStatusReadsTheTracker(t *testing.T) {
 		steps[1].Step != "merge" || steps[1].RowsIn != 240000 || steps[2].Status != "failed" || !strings.Contains(steps[2].Error, "boom") {
 		t.Errorf("steps %+v", steps)
 	}
+	// make status reads every run (the tracker's own default stops at 12).
+	for m := 1; m <= 13; m++ {
+		d := time.Date(2019, time.Month(m), 1, 0, 0, 0, 0, time.UTC)
+		run, _, err := tr.Begin(ctx, d, "download", []runs.Ref{{Bucket: "data", Key: "in", ETag: "e"}}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Finish(ctx, run, runs.Stats{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if every, err := (RunsStatus{URL: pg.URL}).Status(ctx, 0); err != nil || len(every) != 14 || every[13].RunDate != "2017-12-01" {
+		t.Errorf("every run: %d %v", len(every), err)
+	}
 	var out bytes.Buffer
 	PrintRuns(&out, got)
 	if !strings.Contains(out.String(), "merge") || !strings.Contains(out.String(), "239000") {

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,23 +11,57 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// Proc is one supervised process: a function's handler.
+// DialFunc dials addr where a process serves (its own network namespace, for
+// a function behind of-watchdog).
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Spawned is one started instance of a process.
+type Spawned struct {
+	Wait func() error // waits for it to exit
+	Dial DialFunc     // reaches its Addr; nil: the host's network
+}
+
+// Proc is one supervised process: a function's handler (or its watchdog), or
+// a service of the stack (MinIO, PostgreSQL, the Socrata stand-in).
 type Proc struct {
 	Name string
+	Kind string   // "function" (default) or "service", in log lines
 	Path string   // executable
 	Args []string // after the executable
 	Dir  string   // working directory
 	Env  []string // complete environment
-	Log  string   // stdout and stderr are appended here, with the supervisor's exit lines
-	Addr string   // host:port it serves on: ready once it accepts a connection
-	// StopGrace is how long it may take to exit after SIGTERM before SIGKILL
+	// Log is the process's journal: each line of its stdout and stderr with
+	// its time and pid, and the supervisor's own lines about it.
+	Log  string
+	Addr string // host:port it serves on
+	// StopGrace is how long it may take to exit after StopSignal before SIGKILL
 	// (the template waits healthcheck_interval, then drains up to write_timeout).
-	StopGrace time.Duration
+	StopGrace  time.Duration
+	StopSignal syscall.Signal      // default SIGTERM (PostgreSQL: SIGINT, its fast shutdown)
+	Credential *syscall.Credential // run as this user (PostgreSQL refuses to run as root)
+	// Ready reports whether a started instance serves; default: Addr accepts
+	// a TCP connection. dial reaches the instance's network.
+	Ready func(ctx context.Context, dial DialFunc) error
+	// Adopt finds an instance serving already (started by hand, say with
+	// pg_ctl): the supervisor watches it and stops it with the others
+	// instead of starting a second one that could not bind.
+	Adopt func() (pid int, ok bool)
+	// Launch starts cmd (default: cmd.Start on the host); the watchdog mode
+	// starts it in a network namespace of its own.
+	Launch func(cmd *exec.Cmd) (*Spawned, error)
+}
+
+func (p Proc) kind() string {
+	if p.Kind == "" {
+		return "function"
+	}
+	return p.Kind
 }
 
 // Backoff is the restart delay: Min after the first crash, doubling up to Max;
@@ -43,14 +78,15 @@ type ProcState struct {
 	Name     string    `json:"name"`
 	Pid      int       `json:"pid,omitempty"`
 	Addr     string    `json:"addr"`
-	Running  bool      `json:"running"` // the process exists
-	Ready    bool      `json:"ready"`   // it accepted a connection since it started
+	Running  bool      `json:"running"`           // the process exists
+	Ready    bool      `json:"ready"`             // it answered since it started
+	Adopted  bool      `json:"adopted,omitempty"` // started outside the stack, watched and stopped by it
 	Restarts int       `json:"restarts"`
 	LastExit string    `json:"last_exit,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
+	Since    time.Time `json:"since,omitzero"` // when the running instance started (or was adopted)
 }
 
-// Supervisor runs processes as its children: each one crashing is logged and
+// Supervisor runs processes as its children: each one exiting is logged and
 // restarted with backoff without touching the others; Stop ends them all.
 type Supervisor struct {
 	Backoff  Backoff
@@ -65,11 +101,14 @@ type Supervisor struct {
 }
 
 type managed struct {
-	spec  Proc
-	state ProcState
-	proc  *os.Process
-	ready chan struct{} // closed when first ready (per start)
-	stop  chan struct{} // closed by Stop
+	spec    Proc
+	journal *journal
+	state   ProcState
+	ref     ProcRef       // the running instance
+	dial    DialFunc      // reaches the running instance
+	ready   chan struct{} // closed when first ready (per start)
+	stop    chan struct{} // closed by Stop
+	kick    chan struct{} // cuts a backoff wait short (Kick)
 }
 
 // NewSupervisor returns an empty supervisor.
@@ -93,7 +132,11 @@ func (s *Supervisor) Start(p Proc) error {
 	if p.StopGrace <= 0 {
 		p.StopGrace = 15 * time.Second
 	}
-	m := &managed{spec: p, state: ProcState{Name: p.Name, Addr: p.Addr}, stop: make(chan struct{}), ready: make(chan struct{})}
+	if p.StopSignal == 0 {
+		p.StopSignal = syscall.SIGTERM
+	}
+	m := &managed{spec: p, journal: &journal{path: p.Log}, state: ProcState{Name: p.Name, Addr: p.Addr},
+		stop: make(chan struct{}), ready: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.procs[p.Name] = m
 	s.order = append(s.order, p.Name)
 	s.wg.Add(1)
@@ -123,7 +166,35 @@ func (s *Supervisor) State(name string) (ProcState, bool) {
 	return m.state, true
 }
 
-// WaitReady waits until the named process accepts connections.
+// Dialer returns how to reach the running instance of name (nil: the host's
+// network) and whether one runs.
+func (s *Supervisor) Dialer(name string) (DialFunc, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.procs[name]
+	if !ok || !m.state.Running {
+		return nil, false
+	}
+	return m.dial, true
+}
+
+// Kick restarts at once every process waiting out its backoff (`make dev`
+// on a stack with something down); one that runs is left alone.
+func (s *Supervisor) Kick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.procs {
+		if m.state.Running {
+			continue
+		}
+		select {
+		case m.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// WaitReady waits until the named process serves.
 func (s *Supervisor) WaitReady(ctx context.Context, name string) error {
 	for {
 		s.mu.Lock()
@@ -151,8 +222,8 @@ func (s *Supervisor) WaitReady(ctx context.Context, name string) error {
 	}
 }
 
-// Stop sends SIGTERM to every process, waits for each up to its StopGrace,
-// then SIGKILLs what is left, and returns once all have exited.
+// Stop sends every process its stop signal, waits for each up to its
+// StopGrace, then SIGKILLs what is left, and returns once all have exited.
 func (s *Supervisor) Stop() {
 	s.mu.Lock()
 	if !s.stopped {
@@ -176,7 +247,13 @@ func (s *Supervisor) loop(m *managed) {
 	delay := s.Backoff.Min
 	for {
 		started := time.Now()
-		exited, err := s.spawn(m)
+		var exited <-chan error
+		var err error
+		if pid, ok := s.adopt(m); ok {
+			exited = s.watchAdopted(m, pid)
+		} else {
+			exited, err = s.spawn(m)
+		}
 		if err != nil {
 			s.logExit(m, fmt.Sprintf("start failed: %v", err), 0, delay)
 		} else {
@@ -199,11 +276,17 @@ func (s *Supervisor) loop(m *managed) {
 		select {
 		case <-m.stop:
 			return
+		case <-m.kick:
+			delay = s.Backoff.Min
 		case <-time.After(delay):
-		}
-		delay *= 2
-		if delay > s.Backoff.Max {
-			delay = s.Backoff.Max
+			delay *= 2
+			if delay > s.Backoff.Max {
+				delay = s.Backoff.Max
+			}
+			select { // a kick that came too late is not for the next exit
+			case <-m.kick:
+			default:
+			}
 		}
 		s.mu.Lock()
 		m.state.Restarts++
@@ -211,46 +294,115 @@ func (s *Supervisor) loop(m *managed) {
 	}
 }
 
-// spawn starts the process once; exited receives its Wait result.
+// adopt looks for an instance started outside the supervisor.
+func (s *Supervisor) adopt(m *managed) (int, bool) {
+	if m.spec.Adopt == nil {
+		return 0, false
+	}
+	pid, ok := m.spec.Adopt()
+	return pid, ok && pid > 0
+}
+
+// watchAdopted follows a process that is not our child until it is gone.
+func (s *Supervisor) watchAdopted(m *managed, pid int) <-chan error {
+	ref := RefOf(pid)
+	ready := make(chan struct{})
+	s.mu.Lock()
+	m.ref, m.dial, m.ready = ref, nil, ready
+	m.state.Pid, m.state.Running, m.state.Ready, m.state.Adopted = pid, true, false, true
+	m.state.Since = time.Now().UTC()
+	s.mu.Unlock()
+	s.appendLog(m, slog.LevelWarn, m.spec.kind()+" adopted: it was started outside the stack; watched and stopped with it", "pid", pid)
+	s.Logger.Warn(m.spec.kind()+" adopted", m.spec.kind(), m.spec.Name, "pid", pid)
+	s.changed()
+	go s.watchReady(m, pid, ready, nil)
+	exited := make(chan error, 1)
+	go func() {
+		for ref.Alive() {
+			select {
+			case <-m.stop:
+				// terminate signals it and waits for this to report.
+				for ref.Alive() {
+					time.Sleep(50 * time.Millisecond)
+				}
+				exited <- nil
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		exited <- errors.New("adopted process exited")
+	}()
+	return exited
+}
+
+// spawn starts the process once; exited receives its Wait result once its
+// output is in the journal.
 func (s *Supervisor) spawn(m *managed) (<-chan error, error) {
 	p := m.spec
-	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	pr, pw, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
+		return nil, fmt.Errorf("output pipe: %w", err)
 	}
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Dir = p.Dir
 	cmd.Env = p.Env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.SysProcAttr = childAttr()
-	err = cmd.Start()
-	logf.Close() // the child holds its own copy
+	cmd.Stdout = pw
+	cmd.Stderr = pw
+	cmd.SysProcAttr = childAttr(p.StopSignal)
+	cmd.SysProcAttr.Credential = p.Credential
+	launch := p.Launch
+	if launch == nil {
+		launch = func(cmd *exec.Cmd) (*Spawned, error) {
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+			return &Spawned{Wait: cmd.Wait}, nil
+		}
+	}
+	sp, err := launch(cmd)
+	pw.Close() // the child holds its own copy
 	if err != nil {
+		pr.Close()
 		return nil, err
 	}
+	pid := cmd.Process.Pid
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		defer pr.Close()
+		m.journal.copyLines(pr, pid)
+	}()
 	ready := make(chan struct{})
 	s.mu.Lock()
-	m.proc = cmd.Process
-	m.ready = ready
-	m.state.Pid = cmd.Process.Pid
-	m.state.Running = true
-	m.state.Ready = false
+	m.ref, m.dial, m.ready = RefOf(pid), sp.Dial, ready
+	m.state.Pid, m.state.Running, m.state.Ready, m.state.Adopted = pid, true, false, false
 	m.state.Since = time.Now().UTC()
 	s.mu.Unlock()
-	s.Logger.Info("function started", "function", p.Name, "pid", cmd.Process.Pid, "addr", p.Addr)
+	s.Logger.Info(p.kind()+" started", p.kind(), p.Name, "pid", pid, "addr", p.Addr)
 	s.changed()
 
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	go s.watchReady(m, cmd.Process.Pid, ready)
+	go func() {
+		err := sp.Wait()
+		// A grandchild may hold the pipe open: do not wait for it long.
+		select {
+		case <-drained:
+		case <-time.After(time.Second):
+		}
+		exited <- err
+	}()
+	go s.watchReady(m, pid, ready, sp.Dial)
 	return exited, nil
 }
 
-// watchReady marks the process ready once its address accepts a connection.
-func (s *Supervisor) watchReady(m *managed, pid int, ready chan struct{}) {
-	if m.spec.Addr == "" {
-		return
+// watchReady marks the instance ready once its probe passes.
+func (s *Supervisor) watchReady(m *managed, pid int, ready chan struct{}, dial DialFunc) {
+	probe := m.spec.Ready
+	if probe == nil {
+		if m.spec.Addr == "" {
+			return
+		}
+		probe = func(ctx context.Context, dial DialFunc) error { return dialProbe(ctx, dial, m.spec.Addr) }
 	}
 	for {
 		s.mu.Lock()
@@ -259,9 +411,10 @@ func (s *Supervisor) watchReady(m *managed, pid int, ready chan struct{}) {
 		if !same {
 			return
 		}
-		c, err := net.DialTimeout("tcp", m.spec.Addr, 500*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := probe(ctx, dial)
+		cancel()
 		if err == nil {
-			c.Close()
 			s.mu.Lock()
 			if m.state.Pid == pid && m.state.Running {
 				m.state.Ready = true
@@ -271,23 +424,41 @@ func (s *Supervisor) watchReady(m *managed, pid int, ready chan struct{}) {
 			s.changed()
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// terminate stops a running process: SIGTERM, then SIGKILL after StopGrace.
+// dialProbe succeeds once addr accepts a TCP connection.
+func dialProbe(ctx context.Context, dial DialFunc, addr string) error {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 500 * time.Millisecond}).DialContext
+	}
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// terminate stops a running instance: its stop signal, then SIGKILL after
+// StopGrace.
 func (s *Supervisor) terminate(m *managed, exited <-chan error) {
 	s.mu.Lock()
-	p := m.proc
+	ref := m.ref
 	s.mu.Unlock()
-	_ = p.Signal(syscall.SIGTERM)
+	_ = syscall.Kill(ref.Pid, m.spec.StopSignal)
 	var err error
 	select {
 	case err = <-exited:
 	case <-time.After(m.spec.StopGrace):
-		s.Logger.Warn("function did not stop in time, killing", "function", m.spec.Name, "pid", p.Pid, "grace", m.spec.StopGrace.String())
-		_ = p.Kill()
+		s.Logger.Warn(m.spec.kind()+" did not stop in time, killing", m.spec.kind(), m.spec.Name, "pid", ref.Pid, "grace", m.spec.StopGrace.String())
+		if ref.Alive() {
+			_ = syscall.Kill(ref.Pid, syscall.SIGKILL)
+		}
 		err = <-exited
+		if err == nil {
+			err = errors.New("killed after the stop grace")
+		}
 	}
 	status := "exited 0"
 	if err != nil {
@@ -296,33 +467,31 @@ func (s *Supervisor) terminate(m *managed, exited <-chan error) {
 	s.mu.Lock()
 	m.state.Running, m.state.Ready, m.state.LastExit = false, false, status
 	s.mu.Unlock()
-	s.appendLog(m, slog.LevelInfo, "function stopped", "pid", p.Pid, "exit", status)
-	s.Logger.Info("function stopped", "function", m.spec.Name, "pid", p.Pid, "exit", status)
+	s.appendLog(m, slog.LevelInfo, m.spec.kind()+" stopped", "pid", ref.Pid, "exit", status)
+	s.Logger.Info(m.spec.kind()+" stopped", m.spec.kind(), m.spec.Name, "pid", ref.Pid, "exit", status)
 	s.changed()
 }
 
 func (s *Supervisor) logExit(m *managed, status string, ran, restartIn time.Duration) {
 	s.mu.Lock()
 	pid := m.state.Pid
-	m.state.Running, m.state.Ready, m.state.LastExit = false, false, status
+	m.state.Running, m.state.Ready, m.state.Adopted, m.state.LastExit = false, false, false, status
 	s.mu.Unlock()
-	s.appendLog(m, slog.LevelError, "function exited, restarting", "pid", pid, "exit", status,
+	msg := m.spec.kind() + " exited, restarting"
+	s.appendLog(m, slog.LevelError, msg, "pid", pid, "exit", status,
 		"ran", ran.Round(time.Millisecond).String(), "restart_in", restartIn.String())
-	s.Logger.Error("function exited, restarting", "function", m.spec.Name, "pid", pid, "exit", status,
+	s.Logger.Error(msg, m.spec.kind(), m.spec.Name, "pid", pid, "exit", status,
 		"ran", ran.Round(time.Millisecond).String(), "restart_in", restartIn.String())
 	s.changed()
 }
 
-// appendLog writes one JSON line to the function's own log, so `make logs`
-// shows why it went away next to what it printed.
+// appendLog writes one JSON line to the process's own journal, so `make
+// logs` and `faas-cli logs` show why it went away next to what it printed.
 func (s *Supervisor) appendLog(m *managed, level slog.Level, msg string, args ...any) {
-	f, err := os.OpenFile(m.spec.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	l := slog.New(slog.NewJSONHandler(f, nil)).With("source", "devstack", "function", m.spec.Name)
+	var b bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&b, nil)).With("source", "devstack", m.spec.kind(), m.spec.Name)
 	l.Log(context.Background(), level, msg, args...)
+	m.journal.write(os.Getpid(), strings.TrimRight(b.String(), "\n"))
 }
 
 // Names returns the supervised names, sorted.

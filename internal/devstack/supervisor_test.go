@@ -3,6 +3,8 @@ package devstack
 import (
 	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +128,138 @@ func TestSupervisorRetriesAProcessThatCannotStart(t *testing.T) {
 		return st.Restarts >= 2 && strings.Contains(st.LastExit, "start failed")
 	})
 	sup.Stop()
+}
+
+// TestSupervisorJournalsEachLine: what a process prints lands in its journal
+// one line at a time with the time and its pid, as journald keeps a faasd
+// function's output; the supervisor's own lines sit beside them.
+func TestSupervisorJournalsEachLine(t *testing.T) {
+	sup, addr := startFunction(t, "talker")
+	st, _ := sup.State("talker")
+	before := time.Now()
+	if res, b := get(t, "http://"+addr+"/log?text=hello%20journal"); res.StatusCode != 200 {
+		t.Fatalf("%d %s", res.StatusCode, b)
+	}
+	sup.Stop()
+	var found bool
+	log := sup.procs["talker"].spec.Log
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		ts, inst, text, ok := parseJournalLine(line)
+		if !ok {
+			t.Errorf("not a journal line: %q", line)
+			continue
+		}
+		if text == "hello journal" {
+			found = true
+			if inst != strconv.Itoa(st.Pid) || ts.Before(before.Add(-time.Second)) || ts.After(time.Now()) {
+				t.Errorf("line %q: instance %s (pid %d), time %s", line, inst, st.Pid, ts)
+			}
+		}
+	}
+	if !found || !strings.Contains(string(b), `"msg":"function stopped"`) {
+		t.Errorf("journal:\n%s", b)
+	}
+}
+
+// TestSupervisorKickRestartsAtOnce: a process waiting out a long backoff is
+// restarted at once on Kick (`make dev` on a stack with something down).
+func TestSupervisorKickRestartsAtOnce(t *testing.T) {
+	sup := NewSupervisor(nil)
+	sup.Backoff = Backoff{Min: time.Minute, Max: time.Minute, Reset: time.Hour}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	if err := sup.Start(Proc{Name: "k", Path: fakeFn(t), Dir: dir, Env: []string{"ARRESTCAST_LISTEN=" + addr, "healthcheck_interval=50ms"},
+		Log: dir + "/k.log", Addr: addr, StopGrace: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	defer sup.Stop()
+	ctx, cancel := contextTimeout(10 * time.Second)
+	defer cancel()
+	if err := sup.WaitReady(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := sup.State("k")
+	_, _ = http.Get("http://" + addr + "/crash")
+	waitFor(t, 5*time.Second, "k down", func() bool { st, _ := sup.State("k"); return !st.Running })
+	time.Sleep(200 * time.Millisecond)
+	if st, _ := sup.State("k"); st.Running {
+		t.Fatal("restarted before the backoff")
+	}
+	sup.Kick()
+	waitFor(t, 5*time.Second, "k back after Kick", func() bool {
+		st, _ := sup.State("k")
+		return st.Ready && st.Pid != first.Pid
+	})
+}
+
+// TestSupervisorAdoptsAnInstanceStartedByHand: a service already serving
+// (started outside the stack) is watched instead of started twice; when it
+// goes, the supervisor starts its own; Stop stops an adopted one too.
+func TestSupervisorAdoptsAnInstanceStartedByHand(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	env := []string{"ARRESTCAST_LISTEN=" + addr, "healthcheck_interval=50ms"}
+	byHand := exec.Command(fakeFn(t))
+	byHand.Env = env
+	if err := byHand.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaped := make(chan struct{})
+	go func() { byHand.Wait(); close(reaped) }()
+	defer byHand.Process.Kill()
+	waitFor(t, 5*time.Second, "the hand-started one listening", func() bool { return !PortFree(addr) })
+
+	sup := NewSupervisor(nil)
+	sup.Backoff = Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond, Reset: time.Minute}
+	adopt := func() (int, bool) { return ListenerPid(addr) }
+	if err := sup.Start(Proc{Name: "svc", Kind: "service", Path: fakeFn(t), Dir: dir, Env: env, Log: dir + "/svc.log", Addr: addr,
+		StopGrace: 3 * time.Second, Adopt: adopt}); err != nil {
+		t.Fatal(err)
+	}
+	defer sup.Stop()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, _ := sup.State("svc")
+		if st.Adopted && st.Ready && st.Pid == byHand.Process.Pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			pid, ok := ListenerPid(addr)
+			log, _ := os.ReadFile(dir + "/svc.log")
+			t.Fatalf("not adopted: state %+v, hand-started pid %d, listener %d %v\n%s", st, byHand.Process.Pid, pid, ok, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// It goes: the supervisor starts its own.
+	byHand.Process.Kill()
+	<-reaped
+	waitFor(t, 10*time.Second, "its own instance", func() bool {
+		st, _ := sup.State("svc")
+		return !st.Adopted && st.Ready && st.Pid != byHand.Process.Pid && st.Restarts == 1
+	})
+	if log, _ := os.ReadFile(dir + "/svc.log"); !strings.Contains(string(log), "service adopted") {
+		t.Errorf("svc.log:\n%s", log)
+	}
+
+	// Stop stops an adopted instance as well.
+	sup2 := NewSupervisor(nil)
+	addr2 := freeAddr(t)
+	other := exec.Command(fakeFn(t))
+	other.Env = []string{"ARRESTCAST_LISTEN=" + addr2, "healthcheck_interval=50ms"}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go other.Wait()
+	waitFor(t, 5*time.Second, "listening", func() bool { return !PortFree(addr2) })
+	if err := sup2.Start(Proc{Name: "svc2", Kind: "service", Path: fakeFn(t), Dir: dir, Log: dir + "/svc2.log", Addr: addr2,
+		StopGrace: 3 * time.Second, Adopt: func() (int, bool) { return ListenerPid(addr2) }}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "adopted", func() bool { st, _ := sup2.State("svc2"); return st.Adopted })
+	sup2.Stop()
+	waitFor(t, 5*time.Second, "the adopted one stopped", func() bool { return gone(other.Process.Pid) || PortFree(addr2) })
 }

@@ -2,14 +2,15 @@ package devstack
 
 import "syscall"
 
-// childAttr puts a function in its own process group (a signal meant for the
-// daemon's group does not reach it) and has the kernel send it SIGTERM if the
-// daemon dies without stopping it, so no function outlives its supervisor.
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+// childAttr puts a supervised process in its own process group (a signal
+// meant for the daemon's group does not reach it) and has the kernel send it
+// sig (its stop signal) if the daemon dies without stopping it, so nothing
+// outlives its supervisor.
+func childAttr(sig syscall.Signal) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
 }
 
-// detachedAttr starts a service in its own session, so it outlives `up`.
+// detachedAttr starts a process in its own session, so it outlives `up`.
 func detachedAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setsid: true}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/stackfile"
@@ -19,12 +20,12 @@ import (
 	"github.com/arrestcast/arrestcast/shared/config"
 )
 
-// Service is one process `up` started.
+// Service is one of the stack's processes.
 type Service struct {
-	ProcRef
-	Addr string `json:"addr,omitempty"`
-	URL  string `json:"url,omitempty"`
-	Log  string `json:"log,omitempty"`
+	ProcRef        // as `up` saw it; daemon.json has the live one
+	Addr    string `json:"addr,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Log     string `json:"log,omitempty"`
 }
 
 // PostgresService is the private cluster.
@@ -36,7 +37,8 @@ type PostgresService struct {
 }
 
 // StackState is .dev/stack.json: what `up` started, for `down`, `status`,
-// `logs`, `invoke` and an end-to-end test.
+// `logs`, `invoke` and an end-to-end test. The daemon supervises every
+// process; its live view (pids after restarts, readiness) is daemon.json.
 type StackState struct {
 	Started   time.Time        `json:"started"`
 	Root      string           `json:"root"`
@@ -50,6 +52,7 @@ type StackState struct {
 	Functions []FunctionState  `json:"functions"`
 	Cron      []CronState      `json:"cron"`
 	Secrets   string           `json:"secrets"`
+	Runtime   string           `json:"runtime"` // how functions run (of-watchdog or the handler alone)
 }
 
 // GatewayAuth says where the gateway's basic auth credentials are.
@@ -58,7 +61,8 @@ type GatewayAuth struct {
 	PasswordFile string `json:"password_file"`
 }
 
-// ErrAlreadyUp is returned by Up when the stack already runs.
+// ErrAlreadyUp is returned by Up when the stack already runs (after it
+// brought back whatever was down).
 var ErrAlreadyUp = errors.New("the local stack is already up")
 
 // ReadStackState reads .dev/stack.json.
@@ -77,21 +81,28 @@ type UpOptions struct {
 	// (cmd/devstack); default: the running executable. It is copied to
 	// .dev/bin/devstack first (go run deletes its own binary on exit).
 	DaemonBin string
-	NoBuild   bool // do not build stale functions first
+	NoBuild   bool          // do not build stale functions first
+	Wait      time.Duration // how long the daemon may take to be ready (default 3 min)
 }
 
-// Up starts the stack in the background: PostgreSQL, the Socrata stand-in,
-// the daemon (gateway, functions, cron) and MinIO, in that order (MinIO
-// probes its webhook targets on the gateway as it starts). On failure it
-// stops what it started.
+// Up starts the stack in the background: it prepares PostgreSQL's cluster,
+// the secrets, the functions' builds and the Socrata stand-in, then starts
+// the daemon, which supervises everything: PostgreSQL, the stand-in, the
+// gateway and functions, the cron, then MinIO (it probes its webhook targets
+// on the gateway as it starts). On a stack already up it has the daemon
+// restart at once whatever is down, waits until everything serves, and
+// returns ErrAlreadyUp.
 func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 	out := o.Out
 	if out == nil {
 		out = io.Discard
 	}
+	if o.Wait <= 0 {
+		o.Wait = 3 * time.Minute
+	}
 	if st, err := ReadStackState(c); err == nil {
 		if st.Daemon != nil && st.Daemon.Alive() {
-			return st, ErrAlreadyUp
+			return st, revive(ctx, c, st, out, o.Wait)
 		}
 		fmt.Fprintln(out, "stack.json names a stack that no longer runs: cleaning it up first")
 		if err := Down(ctx, c, out); err != nil {
@@ -130,94 +141,103 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 	if err := WriteSecrets(c.Path("secrets"), SecretValues(c, pg.URL(pgPassword, pg.Database))); err != nil {
 		return nil, err
 	}
-
-	if !o.NoBuild {
-		if err := BuildFunctions(ctx, c, f, out); err != nil {
-			return nil, err
-		}
-	}
-
-	var undo []func()
-	rollback := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-	}
-	st := &StackState{
-		Started: time.Now().UTC(), Root: c.Root,
-		Gateway: Service{Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")},
-		Auth:    GatewayAuth{User: AdminUser, PasswordFile: c.Path("secrets", SecretBasicAuthPassword)},
-		Secrets: c.Path("secrets"),
-	}
-
-	// PostgreSQL
 	if !pg.Initialized() {
 		fmt.Fprintf(out, "postgres: creating the cluster in %s (as user %s)\n", pg.DataDir(), orSelf(pg.RunAs))
 		if err := pg.Init(ctx, pgPassword); err != nil {
 			return nil, err
 		}
 	}
-	ref, err := pg.Start(ctx)
-	if err != nil {
+	if err := pg.Prepare(); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { _ = pg.Stop(context.Background()) })
-	if err := pg.EnsureDatabase(ctx, pgPassword); err != nil {
-		rollback()
+	if err := PrepareMinIO(c); err != nil {
 		return nil, err
 	}
-	st.Postgres = &PostgresService{
-		Service: Service{ProcRef: ref, Addr: "127.0.0.1:" + strconv.Itoa(c.PostgresPort), URL: redactURL(pg.URL(pgPassword, pg.Database)), Log: pg.Log},
-		Data:    pg.DataDir(), Database: pg.Database, RunAs: pg.RunAs,
-	}
-	fmt.Fprintf(out, "postgres: %s (database %s; the full URL is the secret %s)\n", st.Postgres.Addr, pg.Database, config.SecretDatabaseURL)
-
-	// Socrata stand-in
 	if StandinAvailable(c) {
-		d, err := StartStandin(ctx, c)
-		if err != nil {
-			rollback()
+		if err := BuildStandin(ctx, c); err != nil {
 			return nil, err
 		}
-		undo = append(undo, func() { _ = d.Ref.Stop(10 * time.Second) })
-		st.Socrata = &Service{ProcRef: d.Ref, Addr: c.SocrataAddress, URL: c.SocrataBaseURL(), Log: c.Path("logs", "socrata.log")}
-		fmt.Fprintf(out, "socrata stand-in: %s (2017 crimes, police stations)\n", st.Socrata.URL)
 	} else {
 		fmt.Fprintf(out, "socrata stand-in: not started: %s does not exist yet, so download cannot fetch data\n", StandinSource(c))
 	}
+	if !o.NoBuild {
+		if err := BuildFunctions(ctx, c, f, out); err != nil {
+			return nil, err
+		}
+	}
 
-	// The daemon: gateway, functions, cron.
+	// The daemon: every service, the gateway, the functions, the cron.
 	d, err := startDaemon(ctx, c, o.DaemonBin)
 	if err != nil {
-		rollback()
 		return nil, err
 	}
-	undo = append(undo, func() { _ = d.Ref.Stop(90 * time.Second) })
-	st.Daemon = &Service{ProcRef: d.Ref, Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")}
-	st.Gateway.ProcRef = d.Ref
-	ds, err := waitDaemon(ctx, c, d, 90*time.Second)
+	ds, err := waitDaemon(ctx, c, d, o.Wait)
 	if err != nil {
-		rollback()
+		_ = d.Ref.Stop(90 * time.Second)
 		return nil, err
 	}
-	st.Functions, st.Cron = ds.Functions, ds.Cron
-
-	// MinIO last: at start it probes each webhook target (HEAD on the gateway).
-	m, err := StartMinIO(ctx, c)
-	if err != nil {
-		rollback()
-		return nil, err
+	st := &StackState{
+		Started: time.Now().UTC(), Root: c.Root,
+		Gateway: Service{ProcRef: d.Ref, Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")},
+		Auth:    GatewayAuth{User: AdminUser, PasswordFile: c.Path("secrets", SecretBasicAuthPassword)},
+		Daemon:  &Service{ProcRef: d.Ref, Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")},
+		Secrets: c.Path("secrets"), Functions: ds.Functions, Cron: ds.Cron, Runtime: ds.Runtime,
 	}
-	st.MinIO = &Service{ProcRef: m.Ref, Addr: c.MinIOAddress, URL: "http://" + c.MinIOAddress, Log: c.Path("logs", "minio.log")}
-	st.Console = "http://" + c.MinIOConsoleAddress
-	fmt.Fprintf(out, "minio: %s (console %s), webhook targets for %d chained functions\n", st.MinIO.URL, st.Console, len(chain.Evented()))
-
+	for _, s := range ds.Services {
+		svc := &Service{ProcRef: RefOf(s.Pid), Addr: s.Addr, URL: s.URL, Log: c.Path("logs", s.Name+".log")}
+		switch s.Name {
+		case ServicePostgres:
+			svc.URL = redactURL(pg.URL(pgPassword, pg.Database))
+			st.Postgres = &PostgresService{Service: *svc, Data: pg.DataDir(), Database: pg.Database, RunAs: pg.RunAs}
+			fmt.Fprintf(out, "postgres: %s (database %s; the full URL is the secret %s)\n", s.Addr, pg.Database, config.SecretDatabaseURL)
+		case ServiceSocrata:
+			st.Socrata = svc
+			fmt.Fprintf(out, "socrata stand-in: %s (2017 crimes, police stations)\n", s.URL)
+		case ServiceMinIO:
+			st.MinIO = svc
+			st.Console = "http://" + c.MinIOConsoleAddress
+			fmt.Fprintf(out, "minio: %s (console %s), webhook targets for %d chained functions\n", s.URL, st.Console, len(chain.Evented()))
+		}
+	}
+	fmt.Fprintf(out, "functions: %s\n", ds.Runtime)
 	if err := writeJSONFile(c.Path("stack.json"), st); err != nil {
-		undo = append(undo, func() { _ = m.Ref.Stop(20 * time.Second) })
-		rollback()
+		_ = d.Ref.Stop(90 * time.Second)
 		return nil, fmt.Errorf("write stack.json: %w", err)
 	}
 	return st, nil
+}
+
+// revive is Up on a running stack: whatever is down is restarted now
+// (SIGUSR1 cuts the daemon's backoff short) and waited for.
+func revive(ctx context.Context, c *Config, st *StackState, out io.Writer, wait time.Duration) error {
+	ds, err := ReadDaemonState(c)
+	if err != nil {
+		return fmt.Errorf("read daemon.json: %w", err)
+	}
+	down := ds.Down()
+	if len(down) == 0 {
+		return ErrAlreadyUp
+	}
+	fmt.Fprintf(out, "down: %s: restarting now\n", strings.Join(down, ", "))
+	if err := syscall.Kill(st.Daemon.Pid, syscall.SIGUSR1); err != nil {
+		return fmt.Errorf("wake the daemon (pid %d): %w", st.Daemon.Pid, err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if ds, err := ReadDaemonState(c); err == nil && len(ds.Down()) == 0 {
+			fmt.Fprintf(out, "back: %s\n", strings.Join(down, ", "))
+			return ErrAlreadyUp
+		}
+		if time.Now().After(deadline) {
+			ds, _ := ReadDaemonState(c)
+			return fmt.Errorf("still down after %s: %s (make logs FN=<name> says why)", wait, strings.Join(ds.Down(), ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func orSelf(u string) string {
@@ -233,13 +253,8 @@ func postgresPassword(c *Config, pg *Postgres) (string, error) {
 	if !pg.Initialized() {
 		return randomHex(16), nil
 	}
-	raw, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
-	if err == nil {
-		if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				return pw, nil
-			}
-		}
+	if pw, err := postgresSecretPassword(c); err == nil {
+		return pw, nil
 	}
 	return "", fmt.Errorf("postgres: the cluster in %s exists but its password (secret %s) is gone: remove %s to start afresh",
 		pg.DataDir(), config.SecretDatabaseURL, pg.Dir)
@@ -296,10 +311,12 @@ func waitDaemon(ctx context.Context, c *Config, d *Detached, timeout time.Durati
 	}
 }
 
-// Down stops the stack: the daemon (its functions get SIGTERM and exit after
-// healthcheck_interval), MinIO, the stand-in, PostgreSQL (pg_ctl stop -m
-// fast); checks every port is free and removes stack.json. Leftovers of a
-// crashed stack (no stack.json) are stopped too.
+// Down stops the stack: the daemon, which stops what it supervises
+// (functions after healthcheck_interval, MinIO, the stand-in, PostgreSQL with
+// its fast shutdown), and adopted ones too; then whatever of this stack still
+// holds one of its ports (a service restarted by hand the daemon had not
+// adopted yet, a PostgreSQL left by a crash) is stopped; every port must be
+// free. It removes stack.json and daemon.json.
 func Down(ctx context.Context, c *Config, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
@@ -312,9 +329,12 @@ func Down(ctx context.Context, c *Config, out io.Writer) error {
 	var problems []string
 	gwAddr, _ := c.GatewayAddr()
 	ports := []string{gwAddr, c.MinIOAddress, c.MinIOConsoleAddress, "127.0.0.1:" + strconv.Itoa(c.PostgresPort)}
+	if StandinAvailable(c) {
+		ports = append(ports, c.SocrataAddress)
+	}
 	if ds != nil {
 		for _, fn := range ds.Functions {
-			if fn.Addr != "" {
+			if fn.Addr != "" && !fn.Namespaced {
 				ports = append(ports, fn.Addr)
 			}
 		}
@@ -330,30 +350,40 @@ func Down(ctx context.Context, c *Config, out io.Writer) error {
 		daemon = &r
 	}
 	if daemon != nil && daemon.Alive() {
-		fmt.Fprintf(out, "stopping the daemon (pid %d): gateway, cron, functions\n", daemon.Pid)
-		if err := daemon.Stop(90 * time.Second); err != nil {
+		fmt.Fprintf(out, "stopping the daemon (pid %d): functions, gateway, cron, minio, the stand-in, postgres\n", daemon.Pid)
+		if err := daemon.Stop(120 * time.Second); err != nil {
 			problems = append(problems, "daemon: "+err.Error())
 		}
 	}
-	if st != nil && st.MinIO != nil && st.MinIO.Alive() {
-		fmt.Fprintf(out, "stopping minio (pid %d)\n", st.MinIO.Pid)
-		if err := st.MinIO.Stop(20 * time.Second); err != nil {
-			problems = append(problems, "minio: "+err.Error())
-		}
-	}
-	if st != nil && st.Socrata != nil {
-		ports = append(ports, st.Socrata.Addr)
-		if st.Socrata.Alive() {
-			fmt.Fprintf(out, "stopping the socrata stand-in (pid %d)\n", st.Socrata.Pid)
-			if err := st.Socrata.Stop(10 * time.Second); err != nil {
-				problems = append(problems, "socrata stand-in: "+err.Error())
-			}
-		}
-	}
 	if pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort); err == nil && pg.Running() {
-		fmt.Fprintln(out, "stopping postgres (pg_ctl stop -m fast)")
+		fmt.Fprintln(out, "stopping postgres left running (pg_ctl stop -m fast)")
 		if err := pg.Stop(ctx); err != nil {
 			problems = append(problems, err.Error())
+		}
+	}
+	// The stack's programs the daemon did not stop: started by hand, or left
+	// by a crash.
+	pgBin := ""
+	if pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort); err == nil {
+		pgBin = filepath.Join(pg.BinDir, "postgres")
+	}
+	for _, pid := range StrayProcesses(c.Dev, absPath(c.MinIOBin), pgBin) {
+		fmt.Fprintf(out, "stopping pid %d (%s), of this stack but not the daemon's\n", pid, procName(pid))
+		if err := RefOf(pid).Stop(20 * time.Second); err != nil {
+			problems = append(problems, fmt.Sprintf("pid %d: %v", pid, err))
+		}
+	}
+	for _, a := range dedupe(ports) {
+		if PortFree(a) {
+			continue
+		}
+		pid, ok := ListenerPid(a)
+		if !ok || !processMentions(pid, c.Dev) {
+			continue // not ours: reported below
+		}
+		fmt.Fprintf(out, "stopping pid %d, still on %s (started outside the daemon)\n", pid, a)
+		if err := RefOf(pid).Stop(20 * time.Second); err != nil {
+			problems = append(problems, fmt.Sprintf("pid %d on %s: %v", pid, a, err))
 		}
 	}
 	if busy := WaitPortsFree(ports, 15*time.Second); len(busy) > 0 {
@@ -373,6 +403,26 @@ func Down(ctx context.Context, c *Config, out io.Writer) error {
 		fmt.Fprintln(out, "stopped; ports free:", strings.Join(dedupe(ports), " "))
 	}
 	return nil
+}
+
+func absPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// procName is a process's command name, for messages.
+func procName(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func dedupe(xs []string) []string {

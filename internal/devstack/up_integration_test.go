@@ -7,15 +7,11 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/arrestcast/arrestcast/internal/repo"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
@@ -33,7 +29,12 @@ import (
 // checks that a MinIO bucket notification reaches the function through the
 // gateway with the pipeline token, then brings it down: every process gone,
 // every port free.
-func TestUpDownWithRealServices(t *testing.T) {
+// scratchStack lays out a repository with one fake function (merge, which
+// records its calls) for Up with the real services: MinIO, PostgreSQL, the
+// daemon built from cmd/devstack. It returns the config, the daemon binary
+// and merge's record file.
+func scratchStack(t *testing.T) (*Config, string, string) {
+	t.Helper()
 	minioBin, err := testenv.MinIOBinary()
 	if err != nil {
 		testenv.Unavailable(t, err.Error())
@@ -79,11 +80,12 @@ functions:
 	if err != nil {
 		t.Fatal(err)
 	}
-	daemonBin := filepath.Join(t.TempDir(), "devstack")
-	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", daemonBin, repo.Path("cmd/devstack")).CombinedOutput(); err != nil {
-		t.Fatalf("build cmd/devstack: %v\n%s", err, out)
-	}
+	return c, daemonBinary(t), record
+}
 
+func TestUpDownWithRealServices(t *testing.T) {
+	c, daemonBin, record := scratchStack(t)
+	pgPort := c.PostgresPort
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer

@@ -22,8 +22,8 @@ const (
 	TempPrefix         = "2-processed-data/"
 	TempExpiryDays     = 60
 	TempNoncurrentDays = 7
-	MLReadyPrefix  = "ml-ready-data/"
-	ModelsPrefix   = "arrest/"
+	MLReadyPrefix      = "ml-ready-data/"
+	ModelsPrefix       = "arrest/"
 )
 
 // ManifestSuffix ends every manifest key: a step writes its manifest last, and

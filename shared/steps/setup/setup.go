@@ -33,8 +33,8 @@ type Report struct {
 	Buckets           []string `json:"buckets"`
 	VersioningChanged bool     `json:"versioning_changed"`
 	ExpiryChanged     bool     `json:"expiry_changed"`
-	RulesChanged  bool     `json:"rules_changed"`
-	Rules         []string `json:"rules"`
+	RulesChanged      bool     `json:"rules_changed"`
+	Rules             []string `json:"rules"`
 }
 
 // NotifyRules are the chain's rules on the bucket of role bucketRole.

@@ -1,5 +1,5 @@
 // Command fakefn is a stand-in function process for the devstack tests: it
-// serves on ARRESTCAST_LISTEN like the template's main.go, echoes what it
+// serves on ARRESTCAST_LISTEN (else :8082) like the template's main.go, echoes what it
 // received, and on SIGTERM waits healthcheck_interval before exiting.
 //
 //	/crash        exits 3 at once
@@ -7,6 +7,8 @@
 //	/sleep/D      sleeps D (a Go duration) and answers "slept"
 //	/env          answers its environment as JSON
 //	/secret/NAME  answers the file $SECRETS_DIR/NAME
+//	/fetch?url=U  GETs U and answers its status and body (what the function can reach)
+//	/log?text=T   prints T on stdout and answers "logged"
 //	FAKEFN_RECORD=file appends every request to file as a JSON line
 //	anything else answers JSON {method, path, query, header, body, pid}
 package main
@@ -30,6 +32,9 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 	}
 	addr := os.Getenv("ARRESTCAST_LISTEN")
+	if addr == "" {
+		addr = ":8082" // the template's port, behind of-watchdog
+	}
 	fmt.Printf("fakefn %d listening on %s\n", os.Getpid(), addr)
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -63,6 +68,20 @@ func main() {
 			wd, _ := os.Getwd()
 			env["_CWD"] = wd
 			json.NewEncoder(w).Encode(env)
+			return
+		case p == "/fetch":
+			res, err := http.Get(r.URL.Query().Get("url"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			fmt.Fprintf(w, "%d %s", res.StatusCode, b)
+			return
+		case p == "/log":
+			fmt.Println(r.URL.Query().Get("text"))
+			fmt.Fprint(w, "logged")
 			return
 		case strings.HasPrefix(p, "/secret/"):
 			b, err := os.ReadFile(filepath.Join(os.Getenv("SECRETS_DIR"), strings.TrimPrefix(p, "/secret/")))
