@@ -61,6 +61,7 @@ var Steps = []Step{
 	{Name: "features", Trigger: Event, After: "balance", Bucket: DataBucket, Output: "ml-ready-data/"},
 	{Name: "train", Trigger: Event, After: "features", Bucket: ModelsBucket, Output: "arrest/"},
 	{Name: "predict", Trigger: HTTP},
+	{Name: "dashboard", Trigger: HTTP},
 }
 
 // Lookup returns the step called name.
