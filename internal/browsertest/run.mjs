@@ -84,10 +84,11 @@ async function visit(spec) {
   if (spec.shot) {
     const tShot = Date.now();
     mkdirSync(plan.shots, { recursive: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
     const opts = { path: `${plan.shots}/${spec.shot}.png`, fullPage: true };
     if (spec.maxHeight) {
       const h = await page.evaluate(() => document.documentElement.scrollHeight);
-      if (h > spec.maxHeight) Object.assign(opts, { fullPage: false, clip: { x: 0, y: 0, width: 1400, height: spec.maxHeight } });
+      if (h > spec.maxHeight) opts.clip = { x: 0, y: 0, width: 1400, height: spec.maxHeight };
     }
     await page.screenshot(opts);
     info.shotMs = Date.now() - tShot;

@@ -323,7 +323,7 @@ func funnelChart(steps []string, in, out, rejects []float64) template.HTML {
 // heatmapChart draws a PSI cell per field and month, coloured by the bands
 // the monitor judged with, the value written in each cell.
 func heatmapChart(fields []string, months []string, psi func(f, m int) (float64, bool), warn, alert float64, selected int) template.HTML {
-	cellW, cellH := 58.0, 22.0
+	cellW, cellH := 76.0, 24.0
 	p := newPlot(190+cellW*float64(len(months))+10, cellH*float64(len(fields))+70, "psi-heatmap", "PSI by field and month")
 	p.left, p.top = 190, 44
 	for j, m := range months {
@@ -356,7 +356,7 @@ func heatmapChart(fields []string, months []string, psi func(f, m int) (float64,
 			}
 			p.printf(`<rect class="cell %s" data-series="psi" x="%s" y="%s" width="%s" height="%s"><title>%s %s: PSI %s</title></rect>`,
 				band, f1(x), f1(y), f1(cellW-2), f1(cellH-2), escape(f), escape(months[j]), fixed(v, 3))
-			p.text(x+cellW/2-1, y+15, "cellv "+band, "middle", fixed(v, 3))
+			p.text(x+cellW/2-1, y+16, "cellv "+band, "middle", fixed(v, 3))
 		}
 	}
 	ly := p.h - 12

@@ -143,8 +143,8 @@ var (
 	// An absolute filesystem path (/var/openfaas/secrets/…): after a
 	// separator, a slash and a path character.
 	pathLike = regexp.MustCompile(`(^|[\s"'(=:,\[])(/[A-Za-z0-9._~-]+)+/?`)
-	// Credentials in a URL: scheme://user:password@host.
-	credLike = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]*@`)
+	// A URL with credentials (scheme://user:password@host/…): all of it.
+	credLike = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]*@([^\s"']*[^\s"':,.;)])?`)
 	// A secret given as a key=value pair.
 	secretPair = regexp.MustCompile(`(?i)((password|secret|token|access.?key)\s*[=:]\s*)\S+`)
 )
@@ -153,7 +153,7 @@ var (
 // show: filesystem paths, credentials in URLs, key=secret pairs. Object keys
 // (relative, "0-raw-data/…") stay: they are what the operator looks for.
 func redact(s string) string {
-	s = credLike.ReplaceAllString(s, "$1…@")
+	s = credLike.ReplaceAllString(s, "$1…")
 	s = secretPair.ReplaceAllString(s, "$1…")
 	s = pathLike.ReplaceAllString(s, "$1…")
 	return s

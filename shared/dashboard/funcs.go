@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"html/template"
+	"math"
 	"strconv"
 	"time"
 
@@ -26,7 +27,13 @@ var funcs = template.FuncMap{
 		return count(*n)
 	},
 	"counti": func(n int) string { return count(int64(n)) },
-	"num":    num,
+	"countf": func(v *float64) string {
+		if v == nil {
+			return "–"
+		}
+		return count(int64(math.Round(*v)))
+	},
+	"num": num,
 	"nump": func(v *float64) string {
 		if v == nil {
 			return "–"

@@ -111,6 +111,7 @@ type OverviewPage struct {
 	Now       time.Time      `json:"now"`
 	Champion  *ModelRow      `json:"champion"`
 	LatestRun *RunLine       `json:"latest_run"`
+	Recent    []RunRow       `json:"recent_runs"` // the runs before it, newest first
 	Runs      RunCounts      `json:"runs"`
 	Models    int            `json:"models"`
 	Monitor   MonitorState   `json:"monitor"`
@@ -135,16 +136,18 @@ func (d *Dashboard) overview(ctx context.Context, q Querier) (*OverviewPage, err
 	case err != errNotFound:
 		return nil, err
 	}
-	rs, err := queryRuns(ctx, q, 1)
+	rs, err := queryRuns(ctx, q, 7)
 	if err != nil {
 		return nil, err
 	}
+	p.Recent = []RunRow{}
 	if len(rs) > 0 {
-		latest, err := queryLatestSteps(ctx, q, dates(rs))
+		latest, err := queryLatestSteps(ctx, q, dates(rs[:1]))
 		if err != nil {
 			return nil, err
 		}
-		p.LatestRun = &lines(rs, latest)[0]
+		p.LatestRun = &lines(rs[:1], latest)[0]
+		p.Recent = rs[1:]
 	}
 	if p.Runs, err = queryRunCounts(ctx, q); err != nil {
 		return nil, err
