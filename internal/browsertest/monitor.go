@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/arrestcast/arrestcast/shared/dashboard"
 )
 
 // The monitor (issue 17) has not landed: until it does, the drift and
@@ -56,18 +58,7 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 	}
 	month := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -(n - 1), 0)
 	for m := 0; m < n; m, month = m+1, month.AddDate(0, 1, 0) {
-		type field struct {
-			Field      string    `json:"field"`
-			Kind       string    `json:"kind"`
-			Input      string    `json:"input"`
-			PSI        float64   `json:"psi"`
-			KS         *float64  `json:"ks,omitempty"`
-			MissingRef float64   `json:"missing_ref"`
-			MissingCur float64   `json:"missing_cur"`
-			Status     string    `json:"status"`
-			Bins       []binJSON `json:"bins"`
-		}
-		var out []field
+		var out []dashboard.FieldDrift
 		drifted, worst, worstPSI := 0, "", -1.0
 		for i, f := range fields {
 			cur := make([]float64, len(ref[i]))
@@ -83,7 +74,7 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 				cur[k] /= total
 			}
 			p := psi(ref[i], cur)
-			fd := field{Field: f.name, Kind: f.kind, Input: f.input, PSI: p, MissingRef: 0.002, MissingCur: 0.002 + 0.001*rng.Float64(), Status: "ok"}
+			fd := dashboard.FieldDrift{Field: f.name, Kind: f.kind, Input: f.input, PSI: p, MissingRef: 0.002, MissingCur: 0.002 + 0.001*rng.Float64(), Status: "ok"}
 			if f.kind == "numeric" {
 				ks := ksOf(ref[i], cur)
 				fd.KS = &ks
@@ -101,23 +92,23 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 				worst, worstPSI = f.name, p
 			}
 			for k, label := range f.bins {
-				fd.Bins = append(fd.Bins, binJSON{label, ref[i][k], cur[k]})
+				fd.Bins = append(fd.Bins, dashboard.DriftBin{Label: label, Ref: ref[i][k], Cur: cur[k]})
 			}
 			out = append(out, fd)
 		}
 		volume := 22000 + rng.IntN(2500)
-		alerts := []map[string]string{}
+		alerts := []dashboard.MonitorNote{}
 		if m == n-3 {
 			volume = volume * 3 / 10 // a broken month: 30 % of the usual rows
-			alerts = append(alerts, map[string]string{"kind": "volume", "message": fmt.Sprintf("%d records, 30%% of the usual", volume)})
+			alerts = append(alerts, dashboard.MonitorNote{Kind: "volume", Message: fmt.Sprintf("%d records, 30%% of the usual", volume)})
 		}
 		realAUC := testAUC - 0.0025*float64(m) + 0.004*rng.NormFloat64()
 		if testAUC-realAUC > 0.02 {
-			alerts = append(alerts, map[string]string{"kind": "performance", "message": fmt.Sprintf("realized ROC-AUC %.4f, %.4f below the champion's test ROC-AUC", realAUC, testAUC-realAUC)})
+			alerts = append(alerts, dashboard.MonitorNote{Kind: "performance", Message: fmt.Sprintf("realized ROC-AUC %.4f, %.4f below the champion's test ROC-AUC", realAUC, testAUC-realAUC)})
 		}
 		for _, f := range out {
 			if f.Status == "alert" {
-				alerts = append(alerts, map[string]string{"kind": "drift", "message": fmt.Sprintf("%s PSI %.3f", f.Field, f.PSI)})
+				alerts = append(alerts, dashboard.MonitorNote{Kind: "drift", Message: fmt.Sprintf("%s PSI %.3f", f.Field, f.PSI)})
 			}
 		}
 		verdict := "ok"
@@ -129,9 +120,10 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 		}
 		rate := 0.19 - 0.002*float64(m) + 0.005*rng.NormFloat64()
 		predPSI := 0.01 + 0.006*float64(m)
-		realized := map[string]any{"rows": volume, "positives": int(rate * float64(volume)), "roc_auc": realAUC,
-			"average_precision": realAUC - 0.12, "log_loss": 0.26 + 0.004*float64(m), "brier": 0.075 + 0.001*float64(m),
-			"mean_predicted": rate + 0.01, "observed_rate": rate, "mcc": 0.64 - 0.004*float64(m), "threshold": 0.5}
+		ptr := func(v float64) *float64 { return &v }
+		realized := dashboard.Realized{Rows: int64(volume), Positives: int64(rate * float64(volume)), ROCAUC: ptr(realAUC),
+			AveragePrecision: ptr(realAUC - 0.12), LogLoss: ptr(0.26 + 0.004*float64(m)), Brier: ptr(0.075 + 0.001*float64(m)),
+			MeanPredicted: ptr(rate + 0.01), ObservedRate: ptr(rate), MCC: ptr(0.64 - 0.004*float64(m)), Threshold: ptr(0.5)}
 		fj, _ := json.Marshal(out)
 		aj, _ := json.Marshal(alerts)
 		rj, _ := json.Marshal(realized)
@@ -151,12 +143,6 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 // Execer runs statements: *pgx.Conn, *pgxpool.Pool.
 type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
-type binJSON struct {
-	Label string  `json:"label"`
-	Ref   float64 `json:"ref"`
-	Cur   float64 `json:"cur"`
 }
 
 // normal is n shares summing to 1, decreasing like a category mix.

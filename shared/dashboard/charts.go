@@ -135,11 +135,7 @@ func barsChart(key, label string, names []string, values []float64, format func(
 	}
 	for i, n := range names {
 		y := p.top + rowH*float64(i)
-		short := n
-		if r := []rune(n); len(r) > 30 {
-			short = string(r[:29]) + "…"
-		}
-		p.printf(`<text x="%s" y="%s" class="label" text-anchor="end">%s<title>%s</title></text>`, f1(p.left-6), f1(y+14), escape(short), escape(n))
+		p.rowLabel(p.left-6, y+14, n, 30)
 		p.printf(`<rect class="bar c1" data-series="%s" x="%s" y="%s" width="%s" height="%s"><title>%s: %s</title></rect>`,
 			key, f1(p.left), f1(y+3), f1(max(p.x(values[i])-p.left, 1)), f1(rowH-6), escape(n), format(values[i]))
 		p.text(p.x(values[i])+4, y+14, "value", "start", format(values[i]))
@@ -335,11 +331,7 @@ func heatmapChart(fields []string, months []string, psi func(f, m int) (float64,
 	}
 	for i, f := range fields {
 		y := p.top + cellH*float64(i)
-		short := f
-		if r := []rune(f); len(r) > 26 {
-			short = string(r[:25]) + "…"
-		}
-		p.printf(`<text x="%s" y="%s" class="label" text-anchor="end">%s<title>%s</title></text>`, f1(p.left-6), f1(y+15), escape(short), escape(f))
+		p.rowLabel(p.left-6, y+15, f, 26)
 		for j := range months {
 			x := p.left + cellW*float64(j)
 			v, ok := psi(i, j)
@@ -388,10 +380,7 @@ func histogramChart(field string, bins []DriftBin) template.HTML {
 	}
 	labels := make([]string, len(bins))
 	for i, b := range bins {
-		labels[i] = b.Label
-		if r := []rune(b.Label); len(r) > 9 {
-			labels[i] = string(r[:8]) + "…"
-		}
+		labels[i] = shorten(b.Label, 9)
 	}
 	p.xLabels(labels, func(i int) float64 { return p.x(float64(i) + 0.5) })
 	p.legend([2]string{"c3", "reference"}, [2]string{"c1", "month"})
@@ -399,6 +388,20 @@ func histogramChart(field string, bins []DriftBin) template.HTML {
 }
 
 func escape(s string) string { return template.HTMLEscapeString(s) }
+
+// shorten cuts s to n characters, the last one an ellipsis.
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// rowLabel writes a row's name right-aligned at x, shortened to n
+// characters (the whole name on hover).
+func (p *plot) rowLabel(x, y float64, name string, n int) {
+	p.printf(`<text x="%s" y="%s" class="label" text-anchor="end">%s<title>%s</title></text>`, f1(x), f1(y), escape(shorten(name, n)), escape(name))
+}
 
 // statusClass maps a status to a CSS class (unknown ones share one).
 func statusClass(s string) string {
