@@ -15,7 +15,7 @@ export GOFLAGS := -buildvcs=false
 OPENFAAS_TESTS := TestFaasCLI|TestDaemonRunsFunctionsBehindTheRealWatchdog|TestFunctionsGeneratedFromStack
 RUNS      ?=
 
-.PHONY: help build test test-openfaas unit integration lint verify-functions up logs invoke dev dev-down demo status bench clean tools minio postgres kubernetes
+.PHONY: help build test test-openfaas unit integration lint verify-functions test-browser up logs invoke dev dev-down demo status bench clean tools minio postgres kubernetes
 
 help: ## list the targets
 	@echo "ArrestCast: monthly Chicago arrest-prediction pipeline as OpenFaaS functions"
@@ -44,6 +44,25 @@ kubernetes: ## regenerate deploy/kubernetes/functions.yml from stack.yml (faas-c
 
 unit: ## unit tests only (no services)
 	$(GO) test -count=1 ./...
+
+CHROMIUM ?= /usr/bin/chromium
+
+test-browser: postgres ## the dashboard and predict's docs page in headless Chromium over a real chain run; writes docs/screenshots/
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium from Debian's packages..."; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	  else echo "Chromium is needed at $(CHROMIUM): apt-get install chromium, or CHROMIUM=/path/to/chromium"; exit 1; fi; \
+	fi
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; \
+	  else echo "node >= 20 and npm are needed"; exit 1; fi; \
+	fi
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "node >= 20 is needed (playwright-core), found $$(node --version)"; exit 1; }
+	cd internal/browsertest && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	$(GO) vet -tags browser ./internal/browsertest/
+	CHROMIUM=$(CHROMIUM) $(GO) test -tags browser -count=1 -timeout 20m -v -run TestBrowser ./internal/browsertest/
 
 verify-functions: ## build every function in stack.yml as faas-cli would (shrinkwrap + Dockerfile build stage), offline
 	$(GO) run ./cmd/faasbuild -f stack.yml verify

@@ -57,13 +57,7 @@ var (
 )
 
 // The chain's steps, in order: download (cron/manual) and the evented ones.
-func RunSteps() []string {
-	var out []string
-	for _, s := range chain.RunSteps() {
-		out = append(out, s.Name)
-	}
-	return out
-}
+func RunSteps() []string { return chain.RunStepNames() }
 
 func RunDate(s string) time.Time {
 	d, err := chain.ParseRunDate(s)

@@ -48,7 +48,7 @@ var only = map[string][]string{
 	"shared/ml/knn":            {"balance", "features"},
 	"shared/ml/mi":             {"features"},
 	"shared/model":             {"train", "predict"},
-	"shared/platform/registry": {"train", "predict"},
+	"shared/platform/registry": {"train", "predict", "dashboard"},
 	"shared/runner":            {"download", "merge", "enrich", "split", "outliers", "encode", "scale", "balance", "features", "train"},
 }
 

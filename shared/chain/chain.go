@@ -14,18 +14,19 @@ import (
 
 // Step names: the functions of stack.yml.
 const (
-	Setup    = "setup"
-	Download = "download"
-	Merge    = "merge"
-	Enrich   = "enrich"
-	Split    = "split"
-	Outliers = "outliers"
-	Encode   = "encode"
-	Scale    = "scale"
-	Balance  = "balance"
-	Features = "features"
-	Train    = "train"
-	Predict  = "predict"
+	Setup     = "setup"
+	Download  = "download"
+	Merge     = "merge"
+	Enrich    = "enrich"
+	Split     = "split"
+	Outliers  = "outliers"
+	Encode    = "encode"
+	Scale     = "scale"
+	Balance   = "balance"
+	Features  = "features"
+	Train     = "train"
+	Predict   = "predict"
+	Dashboard = "dashboard"
 )
 
 // Bucket roles. A deployment names its buckets (DATA_BUCKET, MODELS_BUCKET);
@@ -98,6 +99,7 @@ var Steps = []Step{
 	{Name: Train, Trigger: Event, After: Features, Bucket: ModelsBucket, Output: ModelsPrefix,
 		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTestRecords}, Writes: []string{RoleModel}},
 	{Name: Predict, Trigger: HTTP},
+	{Name: Dashboard, Trigger: HTTP},
 }
 
 // Lookup returns the step called name.
@@ -200,6 +202,15 @@ func RunSteps() []Step {
 		if s.Trigger == Cron || s.Trigger == Event {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// RunStepNames are the names of RunSteps.
+func RunStepNames() []string {
+	var out []string
+	for _, s := range RunSteps() {
+		out = append(out, s.Name)
 	}
 	return out
 }

@@ -108,6 +108,12 @@ func (s *Server) Handle(req handler.Request) (res handler.Response) {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 		q, _ := url.ParseQuery(req.QueryString)
+		if _, ok := q["openapi"]; ok {
+			return openapiResponse()
+		}
+		if _, ok := q["docs"]; ok {
+			return docsAnswer()
+		}
 		if _, health := q["health"]; health {
 			if m == nil {
 				return faas.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no model loaded"})
