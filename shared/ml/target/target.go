@@ -28,14 +28,36 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/arrestcast/arrestcast/shared/ml/nprand"
 )
 
-// Stat is a category's rows and positive labels.
+// Stat is a category's rows and positive labels; JSON [rows, positives]
+// (an encoder of the places of a year holds about 100,000 of them).
 type Stat struct {
-	Rows      int `json:"n"`
-	Positives int `json:"pos"`
+	Rows      int
+	Positives int
+}
+
+// MarshalJSON writes [rows, positives].
+func (s Stat) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 16)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(s.Rows), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(s.Positives), 10)
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON reads [rows, positives].
+func (s *Stat) UnmarshalJSON(b []byte) error {
+	var v []int
+	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 {
+		return fmt.Errorf("target encoder count %s: want [rows, positives]", b)
+	}
+	s.Rows, s.Positives = v[0], v[1]
+	return nil
 }
 
 // Encoder is a fitted target encoding.
@@ -43,7 +65,7 @@ type Encoder struct {
 	Smoothing float64         `json:"smoothing"` // m
 	Rows      int             `json:"rows"`      // rows fitted on
 	Positives int             `json:"positives"` // of which positive
-	Counts    map[string]Stat `json:"counts"`    // per category ("" = missing)
+	Counts    map[string]Stat `json:"counts"`    // per category ("" = missing): [rows, positives]
 
 	prior  float64
 	values map[string]float64

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/arrestcast/arrestcast/internal/repo"
@@ -185,6 +186,9 @@ func TestEncoderJSONAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := `"counts":{"":[1,0],"x":[2,1],"y":[1,1],"z":[3,1]}`; !strings.Contains(string(b), want) {
+		t.Errorf("JSON %s, want %s", b, want)
+	}
 	var back Encoder
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
@@ -199,10 +203,13 @@ func TestEncoderJSONAndErrors(t *testing.T) {
 		t.Errorf("ValueBytes allocates %v times", n)
 	}
 	for _, bad := range []string{
-		`{"smoothing":1,"rows":3,"positives":1,"counts":{"a":{"n":2,"pos":1}}}`, // counts do not add up
-		`{"smoothing":-1,"rows":1,"positives":1,"counts":{"a":{"n":1,"pos":1}}}`,
-		`{"smoothing":1,"rows":1,"positives":2,"counts":{"a":{"n":1,"pos":2}}}`,
+		`{"smoothing":1,"rows":3,"positives":1,"counts":{"a":[2,1]}}`, // counts do not add up
+		`{"smoothing":-1,"rows":1,"positives":1,"counts":{"a":[1,1]}}`,
+		`{"smoothing":1,"rows":1,"positives":2,"counts":{"a":[1,2]}}`,
 		`{"smoothing":1,"rows":0,"positives":0,"counts":{}}`,
+		`{"smoothing":1,"rows":1,"positives":0,"counts":{"a":[1]}}`,
+		`{"smoothing":1,"rows":1,"positives":0,"counts":{"a":[1,0,0]}}`,
+		`{"smoothing":1,"rows":1,"positives":1,"counts":{"a":{"n":1,"pos":1}}}`,
 	} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("loaded %s", bad)
