@@ -4,7 +4,9 @@ import (
 	"context"
 	"math"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/model"
@@ -20,19 +22,32 @@ func year2017Split(b testing.TB) (train, valid, test, before *table.Table) {
 	return train, valid, test, before
 }
 
+// cpuTime is the process's CPU time (user + system): on a shared machine
+// the steadier figure.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkFit2017 fits v2 on the 2017 year (201,144 training rows,
-// 22,486 validation rows) on 2 threads; one op is one Fit.
+// 22,486 validation rows) on 2 threads; one op is one Fit, cpu-s/op its
+// CPU time.
 //
 //	go test -run '^$' -bench Fit2017 -benchtime 1x ./shared/model/recipev2/
 func BenchmarkFit2017(b *testing.B) {
 	train, valid, _, _ := year2017Split(b)
 	var f *recipev2.Fitted
+	cpu := cpuTime()
 	for b.Loop() {
 		var err error
 		if f, err = recipev2.Fit(context.Background(), train, valid, recipev2.Options{Seed: 1, Threads: 2}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(f.Seconds.Encode, "s-encode/op")
 	b.ReportMetric(f.Seconds.Boost, "s-boost/op")
 	b.ReportMetric(float64(f.Trees), "trees")
@@ -65,7 +80,8 @@ func predictors(b *testing.B) (v2, seed *model.Predictor, test *table.Table) {
 }
 
 // benchPredictRaw predicts the Nov–Dec raw records one at a time, as
-// predict does for each record of a request (enrichment included).
+// predict does for each record of a request (enrichment included), on one
+// goroutine; cpu-ns/op is the process's CPU time per record.
 func benchPredictRaw(b *testing.B, p *model.Predictor, test *table.Table) {
 	rd, err := model.NewRawReader(test)
 	if err != nil {
@@ -78,6 +94,7 @@ func benchPredictRaw(b *testing.B, p *model.Predictor, test *table.Table) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, err := p.PredictRaw(&raws[i]); err != nil {
 			b.Fatal(err)
@@ -86,6 +103,7 @@ func benchPredictRaw(b *testing.B, p *model.Predictor, test *table.Table) {
 			i = 0
 		}
 	}
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkPredictRawV2 is one v2 prediction from a raw record.
