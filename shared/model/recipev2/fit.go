@@ -24,11 +24,10 @@ var DefaultNumeric = []string{NumX, NumY, NumDistance, NumDayOfWeek, NumHour, Nu
 // DefaultEncodings are the target-encoded fields and crosses. First what
 // carried the gain in the XGBoost study: IUCR, and IUCR crossed with
 // domestic, with the round hour and with the location; the description.
-// Then the other report-time categories, the place (x/y: the block) alone
-// and with the crime's type, IUCR with the minute's roundness (and
-// domestic), and a few crosses of place, time and type; measured on the
-// 2017 year, Nov–Dec out of time (bench/notes/recipe-v2.md): the first five
-// alone reach ROC-AUC 0.9067, all of them 0.9109.
+// Then the other report-time categories, the place (x/y), IUCR with the
+// minute's roundness (and domestic), and a few crosses of place, time and
+// type. On the 2017 year, Nov–Dec out of time, they reach ROC-AUC
+// 0.9101–0.9106 over seeds 1–3; how each was chosen: bench/notes/recipe-v2.md.
 var DefaultEncodings = [][]string{
 	{FieldIUCR},
 	{FieldIUCR, FieldDomestic},
@@ -160,9 +159,9 @@ func Fit(ctx context.Context, train, valid *table.Table, opts Options) (*Fitted,
 		return nil, fmt.Errorf("recipe v2: valid: %w", err)
 	}
 
-	rc := &Recipe{Numeric: o.Numeric, Calibration: &calibrate.Calibrator{Method: calibrate.None}, Threshold: DefaultThreshold}
+	rc := &Recipe{Numeric: slices.Clone(o.Numeric), Calibration: &calibrate.Calibrator{Method: calibrate.None}, Threshold: DefaultThreshold}
 	for _, fs := range o.Encodings {
-		rc.Encodings = append(rc.Encodings, &Encoding{Fields: fs, Encoder: &target.Encoder{}})
+		rc.Encodings = append(rc.Encodings, &Encoding{Fields: slices.Clone(fs), Encoder: &target.Encoder{}})
 	}
 	if err := rc.Prepare(); err != nil {
 		return nil, err
