@@ -124,6 +124,9 @@ func New(a *Artifact) (*Predictor, error) {
 	if a.Recipe == nil {
 		return nil, errors.New("load artifact: no recipe")
 	}
+	if a.RecipeV2 != nil {
+		return nil, errors.New("load artifact: a seed artifact with a v2 recipe: recipe_name must say v2")
+	}
 	if err := a.Recipe.Prepare(); err != nil {
 		return nil, fmt.Errorf("load artifact: %w", err)
 	}

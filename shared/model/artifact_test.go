@@ -21,6 +21,7 @@ func TestKind(t *testing.T) {
 		`{"format":"arrestcast.model/v1","recipe_name":"v3"}`,
 		`{"format":"arrestcast.model/v1","recipe_name":"v2","algorithm":"gbt"}`,
 		`{"format":"arrestcast.model/v1","algorithm":"gbt"}`,
+		`{"format":"arrestcast.model/v1","algorithm":"gbt","recipe":{},"recipe_v2":{}}`,
 	} {
 		if _, err := Load([]byte(body)); err == nil {
 			t.Errorf("loaded %s", body)
