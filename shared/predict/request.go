@@ -88,6 +88,7 @@ type inRecord struct {
 	IUCR          flex `json:"iucr"`
 	PrimaryType   flex `json:"primary_type"`
 	Location      flex `json:"location_description"`
+	Description   flex `json:"description"`
 	Domestic      flex `json:"domestic"`
 	Beat          flex `json:"beat"`
 	District      flex `json:"district"`
@@ -280,6 +281,7 @@ func (in *inRecord) check(index int, r *Raw) error {
 		{in.IUCR, &r.IUCR, "iucr", 4},
 		{in.PrimaryType, &r.PrimaryType, "primary_type", -1},
 		{in.Location, &r.Location, "location_description", -1},
+		{in.Description, &r.Description, "description", -1},
 		{in.Beat, &r.Beat, "beat", 4},
 		{in.District, &r.District, "district", 3},
 		{in.Ward, &r.Ward, "ward", 0},

@@ -193,7 +193,7 @@ func inputError(err error) handler.Response {
 func Info(version int, a *model.Artifact) map[string]any {
 	return map[string]any{
 		"model_version": version, "run_date": a.RunDate, "algorithm": a.Algorithm, "threshold": a.Threshold,
-		"metrics": a.Metrics, "features": a.Recipe.Features, "trained_at": a.CreatedAt, "code_version": a.CodeVersion,
+		"metrics": a.Metrics, "features": a.Features(), "recipe": a.Kind(), "trained_at": a.CreatedAt, "code_version": a.CodeVersion,
 	}
 }
 

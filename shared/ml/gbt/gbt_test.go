@@ -767,3 +767,33 @@ func TestFitValidationRows(t *testing.T) {
 		t.Fatal("a validation row given twice: no error")
 	}
 }
+
+// Early stopping watches the given validation rows: training stops after
+// EarlyStoppingRounds rounds without improvement there, keeping the best.
+func TestEarlyStoppingOnValidationRows(t *testing.T) {
+	X, y := synthData(3000, 9, false)
+	p := DefaultParams()
+	p.NumTrees, p.LearningRate, p.EarlyStoppingRounds = 300, 0.5, 5
+	var val []int
+	for i := 2400; i < 3000; i++ {
+		val = append(val, i)
+	}
+	m, err := FitWith(context.Background(), X, y, p, Options{Validation: val})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vl := m.ValidationLoss()
+	best := m.BestIteration()
+	if len(vl) >= 300 || m.NumTrees() != best+1 || len(vl)-1-best != 5 {
+		t.Fatalf("%d rounds watched, best %d, %d trees kept", len(vl), best, m.NumTrees())
+	}
+	for i, l := range vl {
+		if l < vl[best] {
+			t.Fatalf("round %d has loss %v below the best round's %v", i, l, vl[best])
+		}
+	}
+	p.EarlyStoppingRounds = 5
+	if _, err := FitWith(context.Background(), X, y, p, Options{}); err == nil {
+		t.Fatal("early stopping without validation rows: no error")
+	}
+}

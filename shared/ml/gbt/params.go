@@ -33,9 +33,10 @@ type Params struct {
 	MaxBins        int     `json:"max_bins"`         // regular bins per feature, at most 255 (missing has its own)
 	// BinSampleRows caps the rows sampled to place bin edges (quantiles); 0 = all rows.
 	BinSampleRows int `json:"bin_sample_rows"`
-	// ValidationFraction > 0 holds out a stratified share of the training rows to watch log loss on;
-	// with EarlyStoppingRounds > 0 training stops after that many rounds without improvement and the
-	// model keeps the trees up to the best round.
+	// ValidationFraction > 0 holds out a stratified share of the training rows to watch log loss on
+	// (or Options.Validation names the rows); with EarlyStoppingRounds > 0 training stops after that
+	// many rounds without improvement and the model keeps the trees up to the best round. Early
+	// stopping needs one of the two.
 	ValidationFraction  float64 `json:"validation_fraction"`
 	EarlyStoppingRounds int     `json:"early_stopping_rounds"`
 	// BaseProba is the probability every prediction starts from; 0 = the training rows' positive share
@@ -102,8 +103,6 @@ func (p Params) Validate() error {
 		return fmt.Errorf("validation_fraction %v: must be in [0, 1)", p.ValidationFraction)
 	case p.EarlyStoppingRounds < 0:
 		return fmt.Errorf("early_stopping_rounds %d: must be >= 0", p.EarlyStoppingRounds)
-	case p.EarlyStoppingRounds > 0 && p.ValidationFraction == 0:
-		return errors.New("early_stopping_rounds needs validation_fraction > 0")
 	case p.BaseProba < 0 || p.BaseProba >= 1:
 		return fmt.Errorf("base_proba %v: must be in [0, 1)", p.BaseProba)
 	case p.Threads < 0:

@@ -2,6 +2,7 @@ package gbt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -64,6 +65,9 @@ func fit(ctx context.Context, X [][]float64, y []uint8, p Params, o Options) (*M
 	threads := p.threads()
 
 	// Hold out the validation rows first, so bin edges and the base score see training rows only.
+	if p.EarlyStoppingRounds > 0 && p.ValidationFraction == 0 && o.Validation == nil {
+		return nil, nil, errors.New("gbt fit: early_stopping_rounds needs validation rows or validation_fraction > 0")
+	}
 	var trainRows, valRows []int32
 	switch {
 	case o.Validation != nil:
