@@ -256,6 +256,9 @@ func New(t *testing.T, o Options) *Fixture {
 		if err := raw.EnsureBucket(ctx, b); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := raw.EnsureVersioning(ctx, b); err != nil { // as setup does
+			t.Fatal(err)
+		}
 	}
 
 	f.DB = testenv.Postgres(t)

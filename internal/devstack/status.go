@@ -38,9 +38,11 @@ type StepRun struct {
 
 // Run is one monthly run: its date, status and steps in chain order.
 type Run struct {
-	RunDate string    `json:"run_date"` // YYYY-MM-DD
-	Status  string    `json:"status"`
-	Steps   []StepRun `json:"steps"`
+	RunDate   string    `json:"run_date"`             // YYYY-MM-DD
+	Status    string    `json:"status"`               // running, done, failed or stalled
+	StoppedAt string    `json:"stopped_at,omitempty"` // failed or stalled: the step where the run stopped
+	Reason    string    `json:"reason,omitempty"`     // and why
+	Steps     []StepRun `json:"steps"`
 }
 
 // Step returns the run's step called name.
@@ -93,7 +95,7 @@ func (s RunsStatus) Status(ctx context.Context, limit int) ([]Run, error) {
 	}
 	out := make([]Run, 0, len(prs))
 	for _, p := range prs {
-		r := Run{RunDate: p.RunDate.Format(chain.DateLayout), Status: string(p.Status)}
+		r := Run{RunDate: p.RunDate.Format(chain.DateLayout), Status: string(p.Status), StoppedAt: p.Step, Reason: p.Reason}
 		for _, st := range p.Steps {
 			r.Steps = append(r.Steps, StepRun{
 				Step: st.Step, Status: string(st.Status), RowsIn: st.RowsIn, RowsOut: st.RowsOut, Rejects: st.Rejects,
@@ -149,7 +151,11 @@ func PrintRuns(w io.Writer, runs []Run) {
 
 func printRuns(w io.Writer, runs []Run) {
 	for _, r := range runs {
-		fmt.Fprintf(w, "run %s: %s\n", r.RunDate, r.Status)
+		fmt.Fprintf(w, "run %s: %s", r.RunDate, r.Status)
+		if r.StoppedAt != "" {
+			fmt.Fprintf(w, " at %s: %s", r.StoppedAt, truncate(r.Reason, 100))
+		}
+		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  STEP\tSTATUS\tROWS IN\tROWS OUT\tREJECTS\tSECONDS\tATTEMPTS\tERROR")
 		for _, s := range r.Steps {

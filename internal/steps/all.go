@@ -23,13 +23,14 @@ import (
 
 // Options are what the steps that need more than the store are built with.
 type Options struct {
-	Source download.Source
-	Train  train.Options
+	Source   download.Source
+	Download download.Options
+	Train    train.Options
 }
 
 // All are the chain's run steps (chain.RunSteps), in order.
 func All(o Options) []runner.Step {
-	steps := []runner.Step{download.New(o.Source), merge.Step, enrich.Step, split.Step, outliers.Step,
+	steps := []runner.Step{download.New(o.Source, o.Download), merge.Step, enrich.Step, split.Step, outliers.Step,
 		encode.Step, scale.Step, balance.Step, features.Step, train.New(o.Train)}
 	want := chain.RunSteps()
 	if len(want) != len(steps) {

@@ -128,12 +128,13 @@ func TestChainDrivenByMinIO(t *testing.T) {
 	calls1 := len(gw.Calls())
 
 	took2 := runChain("2018-01-01")
-	if got := f.MustManifest("download", d2).Notes["months"].([]any); len(got) != 1 || got[0] != "2017-12" {
-		t.Errorf("second run downloaded %v, want only 2017-12", got)
+	dm := f.MustManifest("download", d2)
+	if got := dm.Notes["fetched"].([]any); len(got) != 1 || got[0] != "2017-12" || len(dm.Offers(chain.RoleCrimes)) != 12 {
+		t.Errorf("second run fetched %v and handed on %d months, want only 2017-12 fetched and 12 handed on", got, len(dm.Offers(chain.RoleCrimes)))
 	}
 	m = f.MustManifest("merge", d2)
-	if m.Notes["previous_window"] != chain.WindowKey(d1) || m.RowsIn != sample || m.RowsOut != sample || m.Notes["duplicate_ids"] != 0.0 {
-		t.Errorf("second merge: in %d out %d notes %v; want the previous window and December, %d rows", m.RowsIn, m.RowsOut, m.Notes, sample)
+	if len(m.Inputs) != 12 || m.RowsIn != sample || m.RowsOut != sample || m.Notes["duplicate_ids"] != 0.0 {
+		t.Errorf("second merge: %d inputs, in %d out %d notes %v; want the twelve months of 2017, %d rows", len(m.Inputs), m.RowsIn, m.RowsOut, m.Notes, sample)
 	}
 	tm := f.MustManifest("train", d2)
 	checkTrain(f.In(t), d2, tm, 2)

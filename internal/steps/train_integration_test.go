@@ -108,8 +108,8 @@ func TestTrainRegistry(t *testing.T) {
 
 	// The second monthly run: only December is new.
 	f.RunUpTo("train", d2)
-	if got := f.MustManifest("download", d2).Notes["months"]; len(got.([]any)) != 1 || got.([]any)[0] != "2017-12" {
-		t.Errorf("second run downloaded %v, want [2017-12]", got)
+	if got := f.MustManifest("download", d2).Notes["fetched"]; len(got.([]any)) != 1 || got.([]any)[0] != "2017-12" {
+		t.Errorf("second run fetched %v, want [2017-12]", got)
 	}
 	a = f.Trigger("train", d2)
 	if a.Status != http.StatusOK || a.Result.Outcome != "done" {

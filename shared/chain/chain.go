@@ -95,7 +95,7 @@ var Steps = []Step{
 	{Name: Balance, Trigger: Event, After: Scale, Bucket: DataBucket, Output: TempPrefix + "balance/",
 		Reads: []string{RoleTrain}, Writes: []string{RoleTrain}},
 	{Name: Features, Trigger: Event, After: Balance, Bucket: DataBucket, Output: MLReadyPrefix,
-		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}},
 	{Name: Train, Trigger: Event, After: Features, Bucket: ModelsBucket, Output: ModelsPrefix,
 		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTestRecords}, Writes: []string{RoleModel}},
 	{Name: Predict, Trigger: HTTP},
@@ -153,7 +153,7 @@ func (s Step) Listens() (Listen, bool) {
 // bucketRole should start s.
 func (s Step) Matches(bucketRole, key string) bool {
 	l, ok := s.Listens()
-	return ok && bucketRole == l.Bucket && strings.HasPrefix(key, l.Prefix) && strings.HasSuffix(key, l.Suffix)
+	return ok && bucketRole == l.Bucket && strings.HasPrefix(key, l.Prefix) && strings.HasSuffix(key, l.Suffix) && Owns(bucketRole, key)
 }
 
 // TargetID is the MinIO webhook target ID of an Event step: the step name in

@@ -87,15 +87,6 @@ func (m Month) Prev() Month         { return Month{m.AddDate(0, -1, 0)} }
 func (m Month) End() time.Time      { return m.AddDate(0, 1, 0) }
 func (m Month) Before(o Month) bool { return m.Time.Before(o.Time) }
 
-// LastMonth is the newest month a run date's download covers: the month
-// that ended before it (a run on the 1st), or its own month up to that day.
-func LastMonth(d time.Time) Month {
-	if d.Day() == 1 {
-		return MonthOf(d).Prev()
-	}
-	return MonthOf(d)
-}
-
 // MonthDir is download's folder for one month.
 func MonthDir(m Month) string { return RawMonthsPrefix + m.String() + "/" }
 
@@ -109,6 +100,24 @@ func MonthRejectsKey(m Month) string { return MonthDir(m) + "rejects.csv" }
 func StationsKey(m Month) string { return MonthDir(m) + "police_stations.csv" }
 
 const windowStem = WindowPrefix + "crimes_12m_"
+
+// DownloadRunDate reads the run date of a download manifest's key (the run
+// for D keeps its manifest in the folder of the month before D).
+func DownloadRunDate(key string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(key, RawMonthsPrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	month, file, ok := strings.Cut(rest, "/")
+	if !ok || file != ManifestSuffix {
+		return time.Time{}, false
+	}
+	m, err := ParseMonth(month)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return m.Next().Time, true
+}
 
 // WindowKey is merge's 12-month window for a run date.
 func WindowKey(d time.Time) string { return windowStem + Day(d) + ".csv" }
@@ -151,6 +160,12 @@ func TableKey(step string, d time.Time, name string) string {
 	return StepDir(step, d) + name + ext
 }
 
+// TestRecordsKey keeps, with the ML-ready sets, the test rows as records
+// (before encoding): train's replay check and champion comparison read
+// them, and a model's lineage names them, so they live outside the
+// temporary prefix.
+func TestRecordsKey(d time.Time) string { return StepDir(Features, d) + "test_records" + BinaryExt }
+
 // RecipeKey is where a fitting step writes the recipe fitted so far.
 func RecipeKey(step string, d time.Time) string { return StepDir(step, d) + "recipe.json" }
 
@@ -158,11 +173,11 @@ func RecipeKey(step string, d time.Time) string { return StepDir(step, d) + "rec
 func ArtifactKey(d time.Time) string { return StepDir(Train, d) + "model.json" }
 
 // ManifestKey is where step writes its manifest for run date d (download:
-// in the folder of the month that ended before d).
+// in the folder of the month that ended before d, its newest month).
 func ManifestKey(step string, d time.Time) string {
 	switch step {
 	case Download:
-		return MonthDir(LastMonth(d)) + ManifestSuffix
+		return MonthDir(MonthOf(d).Prev()) + ManifestSuffix
 	case Merge:
 		return windowStem + Day(d) + "." + ManifestSuffix
 	case Enrich:
@@ -176,8 +191,10 @@ func ManifestKey(step string, d time.Time) string {
 // the bucket of role bucketRole: no key outside them is read or written on
 // a caller's say-so.
 func Owns(bucketRole, key string) bool {
-	if strings.Contains(key, "..") || strings.HasPrefix(key, "/") {
-		return false
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false // empty, dot or dot-dot segments never name one of our objects
+		}
 	}
 	for _, s := range Steps {
 		if s.Output != "" && s.Bucket == bucketRole && strings.HasPrefix(key, s.Output) {

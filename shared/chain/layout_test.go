@@ -25,14 +25,17 @@ func TestMonths(t *testing.T) {
 			t.Errorf("ParseMonth(%q) accepted", bad)
 		}
 	}
-	for d, want := range map[time.Time]string{
-		date(2018, 1, 1):   "2017-12", // a run on the 1st covers the month that ended
-		date(2018, 1, 15):  "2018-01", // mid-month: its own month up to that day
-		date(2018, 3, 1):   "2018-02",
-		date(2017, 12, 31): "2017-12",
-	} {
-		if got := LastMonth(d).String(); got != want {
-			t.Errorf("LastMonth(%s) = %s, want %s", Day(d), got, want)
+	// A run's download manifest sits in its newest month's folder, and
+	// names the run back.
+	for _, d := range []time.Time{date(2018, 1, 1), date(2018, 3, 1), date(2016, 3, 1)} {
+		key := ManifestKey(Download, d)
+		if got, ok := DownloadRunDate(key); !ok || !got.Equal(d) {
+			t.Errorf("DownloadRunDate(%s) = %v %v, want %s", key, got, ok, Day(d))
+		}
+	}
+	for _, k := range []string{MonthCrimesKey(MonthOf(date(2017, 12, 1))), RawMonthsPrefix + "2017-13/manifest.json", RawMonthsPrefix + "x/y/manifest.json"} {
+		if _, ok := DownloadRunDate(k); ok {
+			t.Errorf("DownloadRunDate(%q) accepted", k)
 		}
 	}
 }
@@ -54,7 +57,6 @@ func TestKeys(t *testing.T) {
 		TableKey(Features, d, "train"):              "ml-ready-data/2018-01-01/train.csv",
 		ArtifactKey(d):                              "arrest/2018-01-01/model.json",
 		ManifestKey("download", d):                  "0-raw-data/monthly-data/2017-12/manifest.json",
-		ManifestKey("download", date(2018, 1, 15)):  "0-raw-data/monthly-data/2018-01/manifest.json",
 		ManifestKey("merge", d):                     "0-raw-data/data/crimes_12m_2018-01-01.manifest.json",
 		ManifestKey("enrich", d):                    "1-enriched-data/crimes_enriched_2018-01-01.manifest.json",
 		ManifestKey("split", d):                     "2-processed-data/split/2018-01-01/manifest.json",

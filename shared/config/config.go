@@ -138,7 +138,10 @@ type Settings struct {
 	ExecTimeout  time.Duration // exec_timeout: the watchdog's limit on one call (0: none)
 	ChampionPoll time.Duration // CHAMPION_POLL: how often predict asks for the champion
 	LogLevel     slog.Level    // LOG_LEVEL: debug, info, warn or error
-	Version      string        // CODE_VERSION, else the build's Version
+	// DataFirstMonth is the data's first month (DATA_FIRST_MONTH, YYYY-MM;
+	// "": the portal's): no run or backfill reaches before it.
+	DataFirstMonth string
+	Version        string // CODE_VERSION, else the build's Version
 }
 
 // Store is how a function reaches the object store.
@@ -172,8 +175,9 @@ func Load(r Reader) (Settings, error) {
 			Endpoint: r.Env("MINIO_ENDPOINT", DefaultMinIOEndpoint),
 			Buckets:  chain.Buckets{Data: r.Env("DATA_BUCKET", chain.DataBucket), Models: r.Env("MODELS_BUCKET", chain.ModelsBucket)},
 		},
-		Socrata: Socrata{BaseURL: r.Env("SOCRATA_BASE_URL", DefaultSocrataURL), Format: r.Env("SOCRATA_FORMAT", "csv")},
-		Version: r.Env("CODE_VERSION", Version),
+		Socrata:        Socrata{BaseURL: r.Env("SOCRATA_BASE_URL", DefaultSocrataURL), Format: r.Env("SOCRATA_FORMAT", "csv")},
+		Version:        r.Env("CODE_VERSION", Version),
+		DataFirstMonth: r.Env("DATA_FIRST_MONTH", ""),
 	}
 	var errs []error
 	add := func(err error) {

@@ -36,14 +36,15 @@ func (k Kind) String() string {
 
 // Trigger is a parsed call.
 type Trigger struct {
-	Kind   Kind
-	Bucket string    // Event: bucket of the created object
-	Key    string    // Event: object key, unescaped
-	ETag   string    // Event: the object's ETag
-	AsOf   time.Time // Manual: the run date
-	From   string    // Manual (download backfill): first month YYYY-MM
-	To     string    // Manual (download backfill): last month YYYY-MM
-	Raw    json.RawMessage
+	Kind    Kind
+	Bucket  string    // Event: bucket of the created object
+	Key     string    // Event: object key, unescaped
+	Version string    // Event: the object's version ID ("" in a bucket without versioning)
+	ETag    string    // Event: the object's ETag
+	AsOf    time.Time // Manual: the run date
+	From    string    // Manual (download backfill): first month YYYY-MM
+	To      string    // Manual (download backfill): last month YYYY-MM
+	Raw     json.RawMessage
 }
 
 // Error is a request the function refuses, with the status to answer.
@@ -76,9 +77,10 @@ type minioEvent struct {
 				Name string `json:"name"`
 			} `json:"bucket"`
 			Object struct {
-				Key  string `json:"key"`
-				ETag string `json:"eTag"`
-				Size int64  `json:"size"`
+				Key       string `json:"key"`
+				VersionID string `json:"versionId"`
+				ETag      string `json:"eTag"`
+				Size      int64  `json:"size"`
 			} `json:"object"`
 		} `json:"s3"`
 	} `json:"Records"`
@@ -109,8 +111,9 @@ func Parse(req handler.Request) (Trigger, *Error) {
 		return Trigger{Kind: Manual}, nil // steps that need a run date say so
 	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(body), &probe); err != nil {
-		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "body", Message: "invalid JSON object"}
+	if err := json.Unmarshal([]byte(body), &probe); err != nil || probe == nil {
+		// null too: it would decode as an empty call and mean "now".
+		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "body", Message: "want a JSON object"}
 	}
 	if _, ok := probe["Records"]; ok {
 		return parseEvent([]byte(body))
@@ -134,7 +137,11 @@ func parseEvent(body []byte) (Trigger, *Error) {
 	if r.S3.Bucket.Name == "" || key == "" {
 		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "Records[0].s3", Message: "bucket and key are required"}
 	}
-	return Trigger{Kind: Event, Bucket: r.S3.Bucket.Name, Key: key, ETag: strings.Trim(r.S3.Object.ETag, `"`), Raw: body}, nil
+	version := r.S3.Object.VersionID
+	if version == "null" { // S3's name for the one version of an unversioned object
+		version = ""
+	}
+	return Trigger{Kind: Event, Bucket: r.S3.Bucket.Name, Key: key, Version: version, ETag: strings.Trim(r.S3.Object.ETag, `"`), Raw: body}, nil
 }
 
 func parseManual(body []byte) (Trigger, *Error) {
@@ -150,6 +157,9 @@ func parseManual(body []byte) (Trigger, *Error) {
 		if err != nil {
 			return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "as_of", Message: "want YYYY-MM-DD"}
 		}
+		if d.IsZero() { // the zero date means "no date" downstream
+			return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "as_of", Message: m.AsOf + " is before any data"}
+		}
 		t.AsOf = d
 	}
 	for _, p := range []struct {
@@ -164,6 +174,9 @@ func parseManual(body []byte) (Trigger, *Error) {
 			return Trigger{}, &Error{Status: http.StatusBadRequest, Field: p.name, Message: "want YYYY-MM"}
 		}
 		*p.dst = p.v
+	}
+	if m.AsOf != "" && t.From != "" {
+		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "as_of", Message: "give as_of or from and to, not both"}
 	}
 	if (t.From == "") != (t.To == "") {
 		return Trigger{}, &Error{Status: http.StatusBadRequest, Field: "from", Message: "from and to go together"}

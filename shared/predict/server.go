@@ -15,6 +15,7 @@ import (
 
 	handler "github.com/openfaas/templates-sdk/go-http"
 
+	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/model"
 )
@@ -194,6 +195,7 @@ func Info(version int, a *model.Artifact) map[string]any {
 	return map[string]any{
 		"model_version": version, "run_date": a.RunDate, "algorithm": a.Algorithm, "threshold": a.Threshold,
 		"metrics": a.Metrics, "features": a.Features(), "recipe": a.Kind(), "trained_at": a.CreatedAt, "code_version": a.CodeVersion,
+		"predict_version": config.Version,
 	}
 }
 

@@ -24,8 +24,10 @@ type Env struct {
 	Lease time.Duration
 }
 
-// DefaultLease is longer than any step's time limit (exec_timeout).
-const DefaultLease = 90 * time.Second
+// DefaultLease is how long an attempt holds its run between renewals (every
+// third of it, while it works): an attempt that crashed, or lost the
+// database, is taken over this long after its last renewal.
+const DefaultLease = 15 * time.Second
 
 // Tracker records step runs (PostgreSQL: *runs.Tracker) and arbitrates
 // concurrent attempts: at-least-once delivery must not mean twice done.
@@ -33,6 +35,12 @@ type Tracker interface {
 	Begin(ctx context.Context, runDate time.Time, step string, inputs []store.Ref, lease time.Duration) (*runs.StepRun, runs.Outcome, error)
 	Finish(ctx context.Context, run *runs.StepRun, stats runs.Stats) error
 	Fail(ctx context.Context, run *runs.StepRun, cause error, permanent bool) error
+	// Abandon records an attempt whose work was moot (superseded, or taken
+	// over) without failing the run.
+	Abandon(ctx context.Context, run *runs.StepRun, reason string) error
+	// KeepAlive renews run's lease until stop is called; lost is called when
+	// another attempt has taken it over.
+	KeepAlive(ctx context.Context, run *runs.StepRun, lease time.Duration, lost func(error)) (stop func())
 }
 
 // Logger is the Env's logger.

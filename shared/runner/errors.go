@@ -32,3 +32,16 @@ func IsPermanent(err error) bool {
 	var p *Permanent
 	return errors.As(err, &p)
 }
+
+// ErrSuperseded says a newer run of the same date began (a backfill changed
+// one of its months): this run's remaining work is moot, and stops.
+var ErrSuperseded = errors.New("superseded by a newer run of the same date")
+
+// Refused is a request a step will not run, with the field at fault: it is
+// answered 400 and changes nothing (no run is recorded).
+type Refused struct {
+	Field   string
+	Message string
+}
+
+func (e *Refused) Error() string { return e.Field + ": " + e.Message }

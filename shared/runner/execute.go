@@ -25,6 +25,11 @@ func Execute(ctx context.Context, env *Env, step Step, inv Invocation) Result {
 	if !ok {
 		return Result{Step: step.Name, Status: http.StatusNotFound, Outcome: "ignored", Reason: "no such step"}
 	}
+	if step.Batch != nil && inv.Kind == faas.Manual {
+		if res, ok := step.Batch(ctx, env, inv); ok {
+			return res
+		}
+	}
 	x := &execution{env: env, step: step, inv: inv, res: Result{Step: step.Name},
 		log: env.Logger().With("step", step.Name), run: &Run{Env: env, Step: st, started: time.Now()}}
 	if !x.resolve(ctx) {
@@ -32,6 +37,9 @@ func Execute(ctx context.Context, env *Env, step Step, inv Invocation) Result {
 	}
 	x.res.RunDate = chain.Day(x.run.Date)
 	x.log = x.log.With("run_date", x.res.RunDate)
+	if x.superseded(ctx) {
+		return x.res
+	}
 	if x.alreadyDone(ctx) {
 		return x.res
 	}
@@ -50,8 +58,10 @@ type execution struct {
 	inv   Invocation
 	run   *Run
 	input store.Ref // the run's identity: the triggering manifest, or the plan's input
-	res   Result
-	log   *slog.Logger
+	// generation is the run's generation (Manifest.Generation).
+	generation string
+	res        Result
+	log        *slog.Logger
 }
 
 // answer sets the result's status, outcome and reason.
@@ -59,9 +69,21 @@ func (x *execution) answer(status int, outcome, reason string) {
 	x.res.Status, x.res.Outcome, x.res.Reason = status, outcome, reason
 }
 
-// answerErr answers an error: permanent ones are acknowledged (200) with the
+// answerErr answers an error: a refused request 400 naming the field;
+// permanent ones and superseded runs are acknowledged (200) with the
 // reason, transient ones 503 so the caller (MinIO's queue) retries.
 func (x *execution) answerErr(err error, doing string) {
+	var refused *Refused
+	switch {
+	case errors.As(err, &refused):
+		x.answer(http.StatusBadRequest, "refused", refused.Message)
+		x.res.Field = refused.Field
+		return
+	case errors.Is(err, ErrSuperseded):
+		x.log.Info("superseded", "doing", doing, "err", err)
+		x.answer(http.StatusOK, "superseded", err.Error())
+		return
+	}
 	if IsPermanent(err) {
 		x.answer(http.StatusOK, "failed", doing+": "+err.Error())
 		return
@@ -83,7 +105,7 @@ func (x *execution) resolve(ctx context.Context) bool {
 			x.answer(http.StatusOK, "ignored", "not a key this step listens to")
 			return false
 		}
-		prev, obj, err := readManifest(ctx, env.Store, inv.Bucket, inv.Key)
+		prev, obj, err := readManifest(ctx, env.Store, store.Ref{Bucket: inv.Bucket, Key: inv.Key, VersionID: inv.Version})
 		if errors.Is(err, store.ErrNotFound) {
 			// No such object (a stale or forged event): no redelivery will
 			// find it either, so it is acknowledged rather than retried forever.
@@ -104,7 +126,7 @@ func (x *execution) resolve(ctx context.Context) bool {
 			x.answer(http.StatusOK, "ignored", "triggering manifest has no run date")
 			return false
 		}
-		x.run.Date, x.run.Prev, x.input = d, prev, obj.Ref()
+		x.run.Date, x.run.Prev, x.input, x.generation = d, prev, obj.Ref(), prev.Generation
 	case st.Trigger == chain.Event:
 		if inv.Date.IsZero() {
 			x.answer(http.StatusBadRequest, "failed", `as_of is required: {"as_of":"YYYY-MM-DD"}`)
@@ -112,7 +134,7 @@ func (x *execution) resolve(ctx context.Context) bool {
 		}
 		after := chain.MustLookup(st.After)
 		bucket, key := env.Buckets.Name(after.Bucket), chain.ManifestKey(after.Name, inv.Date)
-		prev, obj, err := readManifest(ctx, env.Store, bucket, key)
+		prev, obj, err := readManifest(ctx, env.Store, store.At(bucket, key))
 		if errors.Is(err, store.ErrNotFound) {
 			x.answer(http.StatusConflict, "failed", fmt.Sprintf("step %s has not run for %s", after.Name, chain.Day(inv.Date)))
 			return false
@@ -125,7 +147,7 @@ func (x *execution) resolve(ctx context.Context) bool {
 			x.answer(http.StatusConflict, "failed", "previous step did not finish")
 			return false
 		}
-		x.run.Date, x.run.Prev, x.input = inv.Date, prev, obj.Ref()
+		x.run.Date, x.run.Prev, x.input, x.generation = inv.Date, prev, obj.Ref(), prev.Generation
 	case x.step.Plan != nil:
 		p, err := x.step.Plan(ctx, env, inv)
 		if err != nil {
@@ -137,6 +159,7 @@ func (x *execution) resolve(ctx context.Context) bool {
 			return false
 		}
 		x.run.Date, x.run.Plan, x.input = p.Date, p, p.Input
+		x.generation = p.Input.Key
 	default:
 		x.answer(http.StatusBadRequest, "failed", "this step is not started this way")
 		return false
@@ -145,7 +168,43 @@ func (x *execution) resolve(ctx context.Context) bool {
 }
 
 // trigger is the idempotency key a manifest carries: what started it.
-func (x *execution) trigger() string { return x.input.Key + "@" + x.input.ETag }
+func (x *execution) trigger() string {
+	if x.input.VersionID != "" {
+		return x.input.Key + "@" + x.input.VersionID + "/" + x.input.ETag
+	}
+	return x.input.Key + "@" + x.input.ETag
+}
+
+// superseded answers a run whose generation is no longer its date's newest:
+// a backfill began a newer one, whose steps run instead. Only evented steps
+// are checked: the first step begins generations.
+func (x *execution) superseded(ctx context.Context) bool {
+	if err := x.current(ctx); err != nil {
+		x.answerErr(err, "check generation")
+		return true
+	}
+	return false
+}
+
+// current fails with ErrSuperseded when the latest manifest of the run's
+// first step names another generation than this run's.
+func (x *execution) current(ctx context.Context) error {
+	if x.run.Prev == nil {
+		return nil
+	}
+	first := chain.RunSteps()[0]
+	m, _, err := readManifest(ctx, x.env.Store, store.At(x.env.Buckets.Name(first.Bucket), chain.ManifestKey(first.Name, x.run.Date)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // tests that start a step by hand
+	}
+	if err != nil {
+		return err
+	}
+	if m.Generation != x.generation {
+		return fmt.Errorf("%w: generation %q, the date's newest is %q", ErrSuperseded, x.generation, m.Generation)
+	}
+	return nil
+}
 
 // manifestAt is where this run's manifest goes.
 func (x *execution) manifestAt() (bucket, key string) {
@@ -157,7 +216,7 @@ func (x *execution) manifestAt() (bucket, key string) {
 // same time.
 func (x *execution) alreadyDone(ctx context.Context) bool {
 	bucket, key := x.manifestAt()
-	done, _, err := readManifest(ctx, x.env.Store, bucket, key)
+	done, _, err := readManifest(ctx, x.env.Store, store.At(bucket, key))
 	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -228,9 +287,13 @@ func (x *execution) claim(ctx context.Context) (*runs.StepRun, bool) {
 // perform runs the step, writes its manifest last and records the outcome.
 func (x *execution) perform(ctx context.Context, claim *runs.StepRun) Result {
 	r := x.run
-	r.m = Manifest{Step: r.Step.Name, RunDate: x.res.RunDate, Trigger: x.trigger(), CodeVersion: x.env.Version, Started: r.started.UTC()}
+	r.m = Manifest{Step: r.Step.Name, RunDate: x.res.RunDate, Trigger: x.trigger(), Generation: x.generation,
+		CodeVersion: x.env.Version, Started: r.started.UTC()}
 	x.log.Info("step started", "trigger", x.inv.Kind.String(), "input", x.input.Key)
-	err := x.step.Run(ctx, r)
+	err := x.work(ctx, claim)
+	if err == nil {
+		err = x.current(ctx) // a newer generation began while this one worked: its manifest would start stale work
+	}
 	if err == nil {
 		err = x.writeManifest(ctx)
 	}
@@ -238,13 +301,21 @@ func (x *execution) perform(ctx context.Context, claim *runs.StepRun) Result {
 		permanent := IsPermanent(err)
 		if claim != nil {
 			// The step's own error is what matters; a tracker failure here is logged.
-			if ferr := x.env.Tracker.Fail(context.WithoutCancel(ctx), claim, err, permanent); ferr != nil {
+			rec := func() error { return x.env.Tracker.Fail(context.WithoutCancel(ctx), claim, err, permanent) }
+			if errors.Is(err, ErrSuperseded) || errors.Is(err, errLeaseLost) {
+				rec = func() error { return x.env.Tracker.Abandon(context.WithoutCancel(ctx), claim, err.Error()) }
+			}
+			if ferr := rec(); ferr != nil {
 				x.log.Error("record failure", "err", ferr)
 			}
 		}
 		if permanent {
 			x.log.Warn("step failed permanently", "err", err, "seconds", time.Since(r.started).Seconds())
 			x.answer(http.StatusOK, "failed", err.Error())
+			return x.res
+		}
+		if errors.Is(err, errLeaseLost) {
+			x.answer(http.StatusOK, "superseded", "another attempt took the run over")
 			return x.res
 		}
 		x.answerErr(err, "run step")
@@ -265,6 +336,30 @@ func (x *execution) perform(ctx context.Context, claim *runs.StepRun) Result {
 	x.log.Info("step done", "seconds", m.Seconds, "rows_in", m.RowsIn, "rows_out", m.RowsOut, "rejects", m.Rejects)
 	x.answer(http.StatusOK, "done", "")
 	return x.res
+}
+
+// errLeaseLost ends a step whose attempt lost its lease to another one.
+var errLeaseLost = errors.New("the attempt's lease was taken over")
+
+// work runs the step, renewing the attempt's lease while it works: a
+// crashed attempt is taken over once its short lease runs out, a live one
+// never is. An attempt that finds its lease taken stops.
+func (x *execution) work(ctx context.Context, claim *runs.StepRun) error {
+	if claim == nil {
+		return x.step.Run(ctx, x.run)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := x.env.Tracker.KeepAlive(ctx, claim, x.env.lease(), func(err error) {
+		x.log.Warn("lease lost to another attempt: stopping", "err", err)
+		cancel(errLeaseLost)
+	})
+	err := x.step.Run(ctx, x.run)
+	stop()
+	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
+		return errLeaseLost
+	}
+	return err
 }
 
 // writeManifest completes the manifest (status, seconds, what it hands on)
@@ -293,14 +388,14 @@ func stats(m *Manifest) runs.Stats {
 }
 
 // readManifest reads and decodes a manifest (at most 1 MiB).
-func readManifest(ctx context.Context, st store.Store, bucket, key string) (*Manifest, store.Object, error) {
-	b, obj, err := store.GetBytes(ctx, st, bucket, key, 1<<20)
+func readManifest(ctx context.Context, st store.Store, ref store.Ref) (*Manifest, store.Object, error) {
+	b, obj, err := store.ReadAll(ctx, st, ref, 1<<20)
 	if err != nil {
 		return nil, obj, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, obj, &Permanent{fmt.Errorf("manifest %s: %w", key, err)}
+		return nil, obj, &Permanent{fmt.Errorf("manifest %s: %w", ref.Key, err)}
 	}
 	return &m, obj, nil
 }

@@ -17,10 +17,15 @@ type Ref struct {
 // Manifest is the small JSON document a step writes last. Its presence means
 // the step's outputs are complete; the next step's notification fires on it.
 type Manifest struct {
-	Step        string    `json:"step"`
-	RunDate     string    `json:"run_date"`
-	Status      string    `json:"status"`  // "done"
-	Trigger     string    `json:"trigger"` // key@etag of what started it: the idempotency key
+	Step    string `json:"step"`
+	RunDate string `json:"run_date"`
+	Status  string `json:"status"`  // "done"
+	Trigger string `json:"trigger"` // what started it (key@version/etag, or the plan's identity): the idempotency key
+	// Generation names the run of its date this manifest belongs to: the
+	// identity of the download that began it. A backfill that changes a
+	// month begins a new generation of every run whose window holds it;
+	// the older one's steps then stop (superseded).
+	Generation  string    `json:"generation"`
 	Error       string    `json:"error,omitempty"`
 	Inputs      []Ref     `json:"inputs"`
 	Outputs     []Ref     `json:"outputs"`
@@ -37,20 +42,15 @@ type Manifest struct {
 }
 
 // Offers returns what a manifest hands the next step under role: its own
-// outputs of that role, else what it forwards under it.
+// outputs of that role and what it forwards under it (a step's outputs
+// shadow what earlier steps wrote under the same role: see forward).
 func (m *Manifest) Offers(role string) []Ref {
 	var out []Ref
-	for _, o := range m.Outputs {
-		if o.Role == role {
-			out = append(out, o)
-		}
-	}
-	if len(out) > 0 {
-		return out
-	}
-	for _, o := range m.Forward {
-		if o.Role == role {
-			out = append(out, o)
+	for _, list := range [][]Ref{m.Outputs, m.Forward} {
+		for _, o := range list {
+			if o.Role == role {
+				out = append(out, o)
+			}
 		}
 	}
 	return out

@@ -72,24 +72,33 @@ func (r *Run) checkWrites(role string) {
 	}
 }
 
-// input records ref as read (once, however often it is read).
-func (r *Run) input(ref Ref, obj store.Object) {
+// input records ref as read (once, however often it is read), and checks
+// that what was read is what ref names: reads are pinned to the version a
+// manifest recorded, and in a store without versions an object written
+// again since (another ETag) means a newer run of the date replaced it.
+func (r *Run) input(ref Ref, obj store.Object) error {
+	if ref.VersionID == "" && ref.ETag != "" && obj.ETag != ref.ETag {
+		return fmt.Errorf("%w: %s was written again since it was recorded", ErrSuperseded, ref.Key)
+	}
 	in := Ref{Role: ref.Role, Ref: obj.Ref(), Rows: ref.Rows}
 	for _, have := range r.m.Inputs {
 		if have.Ref == in.Ref {
-			return
+			return nil
 		}
 	}
 	r.m.Inputs = append(r.m.Inputs, in)
+	return nil
 }
 
-// Get reads a whole input object.
+// Get reads a whole input object, the version ref names.
 func (r *Run) Get(ctx context.Context, ref Ref) ([]byte, error) {
-	b, obj, err := store.GetBytes(ctx, r.Env.Store, ref.Bucket, ref.Key, 0)
+	b, obj, err := store.ReadAll(ctx, r.Env.Store, ref.Ref, 0)
 	if err != nil {
 		return nil, err
 	}
-	r.input(ref, obj)
+	if err := r.input(ref, obj); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -136,6 +145,23 @@ func (r *Run) put(ctx context.Context, key string, body io.Reader, size int64, c
 		return Ref{}, err
 	}
 	return Ref{Ref: obj.Ref()}, nil
+}
+
+// Copy copies the version src names under key in the step's bucket (the
+// store copies it itself where it can) and records it as an output with
+// role.
+func (r *Run) Copy(ctx context.Context, role string, src Ref, key string) (Ref, error) {
+	r.checkWrites(role)
+	if !chain.Owns(r.Step.Bucket, key) {
+		return Ref{}, fmt.Errorf("step %s may not write %s: outside the chain's prefixes", r.Step.Name, key)
+	}
+	obj, err := r.Env.Store.Copy(ctx, src.Ref, r.Env.Buckets.Name(r.Step.Bucket), key)
+	if err != nil {
+		return Ref{}, err
+	}
+	ref := Ref{Role: role, Ref: obj.Ref(), Rows: src.Rows}
+	r.m.Outputs = append(r.m.Outputs, ref)
+	return ref, nil
 }
 
 // Adopt records an object already in the step's bucket as an output with

@@ -19,11 +19,14 @@ import (
 // should be none). Columns named in without are left out (never held, from
 // a binary table).
 func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.Table, error) {
-	rc, obj, err := r.Env.Store.Get(ctx, ref.Bucket, ref.Key)
+	rc, obj, err := r.Env.Store.Open(ctx, ref.Ref)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
+	if err := r.input(ref, obj); err != nil {
+		return nil, err
+	}
 	var res *crime.ReadResult
 	if strings.HasSuffix(ref.Key, chain.BinaryExt) {
 		var t *table.Table
@@ -39,7 +42,6 @@ func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.
 	if err != nil {
 		return nil, readError(ctx, err, "read "+ref.Key)
 	}
-	r.input(ref, obj)
 	r.rejected(ref.Key, len(res.Rejects))
 	return res.Table, nil
 }
@@ -74,12 +76,16 @@ func (r *Run) GetTables(ctx context.Context, parts []Ref) (*table.Table, error) 
 	}
 	var openErr error
 	t, rejects, err := crime.ReadCSVsAs(ctx, len(parts), func(i int) (io.Reader, func(), error) {
-		rc, obj, err := r.Env.Store.Get(ctx, parts[i].Bucket, parts[i].Key)
+		rc, obj, err := r.Env.Store.Open(ctx, parts[i].Ref)
+		if err == nil {
+			if err = r.input(parts[i], obj); err != nil {
+				rc.Close()
+			}
+		}
 		if err != nil {
 			openErr = err
 			return nil, nil, err
 		}
-		r.input(parts[i], obj)
 		// Len counts the later objects too, so the columns are sized once.
 		return crime.Sized(rc, obj.Size+sizes[i+1]), func() { rc.Close() }, nil
 	}, numeric)

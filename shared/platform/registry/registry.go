@@ -127,6 +127,11 @@ type Model struct {
 	CreatedAt  time.Time
 	PromotedAt time.Time // when it last became champion; zero: never
 	ReplacedBy int       // the version that superseded it (Replace); 0: none
+	// Generation is the run generation it was trained in (see
+	// runner.Manifest.Generation).
+	Generation string
+	// Recipe names its preprocessing ("seed", "v2"); "": seed.
+	Recipe string
 
 	// Replace asks Register to supersede the run's current model when its
 	// artifact differs (see Register); it is not stored.
@@ -323,14 +328,19 @@ func (r *Registry) Register(ctx context.Context, m *Model) (version int, created
 				return fmt.Errorf("supersede v%d: %w", old, err)
 			}
 		}
+		recipe := m.Recipe
+		if recipe == "" {
+			recipe = "seed"
+		}
 		err = tx.QueryRow(ctx, `INSERT INTO models (version, run_date, source, algorithm, params,
 			train_rows, test_rows, metrics, feature_importance, features, lineage,
-			artifact_bucket, artifact_key, artifact_etag, duration_ms, code_version, role, decision)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'challenger', $17)
+			artifact_bucket, artifact_key, artifact_etag, duration_ms, code_version, role, decision,
+			generation, artifact_version, recipe)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'challenger', $17, $18, $19, $20)
 			RETURNING created_at`,
 			v, day, src, m.Algorithm, e.params, m.TrainRows, m.TestRows, e.metrics, e.importance,
 			e.features, e.lineage, m.Artifact.Bucket, m.Artifact.Key, m.Artifact.ETag,
-			m.Duration.Milliseconds(), m.CodeVersion, e.decision).Scan(&m.CreatedAt)
+			m.Duration.Milliseconds(), m.CodeVersion, e.decision, m.Generation, m.Artifact.VersionID, recipe).Scan(&m.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
@@ -362,7 +372,8 @@ func (r *Registry) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 
 const modelCols = `version, run_date, source, algorithm, params, train_rows, test_rows, metrics,
 	feature_importance, features, lineage, artifact_bucket, artifact_key, artifact_etag,
-	duration_ms, code_version, role, decision, created_at, promoted_at, replaced_by`
+	duration_ms, code_version, role, decision, created_at, promoted_at, replaced_by,
+	generation, artifact_version, recipe`
 
 func scanModel(row pgx.Row) (*Model, error) {
 	var (
@@ -374,7 +385,8 @@ func scanModel(row pgx.Row) (*Model, error) {
 	)
 	if err := row.Scan(&m.Version, &m.RunDate, &m.Source, &m.Algorithm, &params, &m.TrainRows, &m.TestRows,
 		&mets, &imp, &feats, &lineage, &m.Artifact.Bucket, &m.Artifact.Key, &m.Artifact.ETag,
-		&durationMS, &m.CodeVersion, &m.Role, &decision, &m.CreatedAt, &promotedAt, &replacedBy); err != nil {
+		&durationMS, &m.CodeVersion, &m.Role, &decision, &m.CreatedAt, &promotedAt, &replacedBy,
+		&m.Generation, &m.Artifact.VersionID, &m.Recipe); err != nil {
 		return nil, err
 	}
 	m.Params = json.RawMessage(params)

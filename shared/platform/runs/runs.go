@@ -534,6 +534,29 @@ func (t *Tracker) Fail(ctx context.Context, run *StepRun, cause error, permanent
 	return nil
 }
 
+// Abandon records run as failed because its work was moot — a newer
+// generation of the run superseded it, or another attempt took it over —
+// without failing the pipeline run, which goes on in the other attempt. An
+// attempt no longer running is left as it is.
+func (t *Tracker) Abandon(ctx context.Context, run *StepRun, reason string) error {
+	tx, err := t.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("runs: abandon %s: %w", run.Step, err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE step_runs SET status = 'failed', error = $2, lease_until = NULL,
+		finished_at = now(), duration_ms = (extract(epoch FROM now() - started_at) * 1000)::bigint
+		WHERE id = $1 AND status = 'running'`, run.ID, strings.ToValidUTF8(reason, "?")); err != nil {
+		return fmt.Errorf("runs: abandon %s attempt %d: %w", run.Step, run.ID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("runs: abandon %s: %w", run.Step, err)
+	}
+	t.log.LogAttrs(ctx, slog.LevelInfo, "runs: abandoned", slog.String("step", run.Step),
+		slog.String("run_date", run.RunDate.Format(chain.DateLayout)), slog.Int64("run_id", run.ID), slog.String("reason", reason))
+	return nil
+}
+
 func (t *Tracker) fail(ctx context.Context, run *StepRun, msg string, permanent bool) error {
 	tx, err := t.db.Begin(ctx)
 	if err != nil {

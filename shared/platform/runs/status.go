@@ -12,20 +12,33 @@ import (
 	"github.com/arrestcast/arrestcast/shared/chain"
 )
 
+// Stalled is the status of a run whose chain stopped without failing: no
+// step of it runs, the last one finished long ago (StallAfter), and it was
+// not the last step (a lost event, a function that never came up).
+const Stalled Status = "stalled"
+
+// StallAfter is how long a run may have no step running before it counts
+// as stalled: far longer than a step (exec_timeout < 60 s) or MinIO's
+// redelivery of an event (seconds).
+const StallAfter = 10 * time.Minute
+
 // PipelineRun is one monthly run with the latest attempt of each step.
 type PipelineRun struct {
 	RunDate    time.Time
-	Status     Status
+	Status     Status // running, done, failed, or Stalled (derived when read)
 	StartedAt  time.Time
 	FinishedAt time.Time // zero while running
 	Steps      []StepRun // latest attempt per step, in the order they started; Attempts is set
+	// Step and Reason say where and why a failed or stalled run stopped.
+	Step, Reason string
 }
 
-// Status lists the limit most recent runs (by run date, newest first) with
-// the latest attempt of each of their steps, for `make status` and the demo.
+// Status lists the limit most recent runs (by run date, newest first; 0:
+// every run) with the latest attempt of each of their steps, for `make
+// status`, the dashboard and the demo.
 func (t *Tracker) Status(ctx context.Context, limit int) ([]PipelineRun, error) {
 	if limit <= 0 {
-		limit = 12
+		limit = -1
 	}
 	tx, err := t.db.Begin(ctx)
 	if err != nil {
@@ -33,7 +46,7 @@ func (t *Tracker) Status(ctx context.Context, limit int) ([]PipelineRun, error) 
 	}
 	defer tx.Rollback(ctx)
 	rows, err := tx.Query(ctx, `SELECT run_date, status, started_at, finished_at FROM pipeline_runs
-		ORDER BY run_date DESC LIMIT $1`, limit)
+		ORDER BY run_date DESC LIMIT $1`, nullIfNegative(limit))
 	if err != nil {
 		return nil, fmt.Errorf("runs: status: %w", err)
 	}
@@ -84,12 +97,64 @@ func (t *Tracker) Status(ctx context.Context, limit int) ([]PipelineRun, error) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("runs: status steps: %w", err)
 	}
+	var now time.Time
+	if err := tx.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+		return nil, fmt.Errorf("runs: status: %w", err)
+	}
 	for i := range out {
 		steps := byDate[out[i].RunDate]
 		sort.SliceStable(steps, func(a, b int) bool { return steps[a].StartedAt.Before(steps[b].StartedAt) })
 		out[i].Steps = steps
+		out[i].explain(now, t.finalStep)
 	}
 	return out, tx.Commit(ctx)
+}
+
+// nullIfNegative is a LIMIT: a negative one means none (NULL).
+func nullIfNegative(n int) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}
+
+// explain derives where a run stands from its steps: a failed run names
+// the step that failed and why; a running run with no step running whose
+// last step finished more than StallAfter before now is Stalled, naming
+// the step that never started.
+func (p *PipelineRun) explain(now time.Time, final string) {
+	var last *StepRun
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		switch {
+		case s.Status == Running:
+			return // a step is running: so is the run
+		case s.Status == Failed && p.Status == Failed && s.Permanent:
+			p.Step, p.Reason = s.Step, s.Error
+		}
+		if last == nil || s.FinishedAt.After(last.FinishedAt) {
+			last = s
+		}
+	}
+	if p.Status == Failed && p.Step == "" && last != nil && last.Status == Failed {
+		p.Step, p.Reason = last.Step, last.Error
+	}
+	if p.Status != Running || last == nil || last.Step == final || now.Sub(last.FinishedAt) < StallAfter {
+		return
+	}
+	p.Status, p.Step = Stalled, next(last.Step)
+	p.Reason = fmt.Sprintf("no step has run since %s finished at %s", last.Step, last.FinishedAt.UTC().Format(time.RFC3339))
+}
+
+// next is the step the chain runs after step ("" after the last).
+func next(step string) string {
+	steps := chain.RunStepNames()
+	for i, s := range steps {
+		if s == step && i+1 < len(steps) {
+			return steps[i+1]
+		}
+	}
+	return ""
 }
 
 // History returns every attempt of every step of one run, oldest first.

@@ -265,11 +265,21 @@ func (m *MinIO) Copy(ctx context.Context, src Ref, bucket, key string) (Object, 
 	if err != nil {
 		return Object{}, OpError("copy", bucket, key, err)
 	}
-	modified := info.LastModified
-	if modified.IsZero() {
-		modified = time.Now()
+	obj := Object{Bucket: bucket, Key: key, VersionID: version(info.VersionID), ETag: strings.Trim(info.ETag, `"`), Size: info.Size, Modified: info.LastModified.UTC()}
+	if obj.Size == 0 || obj.Modified.IsZero() {
+		// A copy's answer carries neither: the copied version says them.
+		var st minio.ObjectInfo
+		err := m.retry.Do(ctx, "stat", func(ctx context.Context) error {
+			var err error
+			st, err = m.c.StatObject(ctx, bucket, key, minio.StatObjectOptions{VersionID: info.VersionID})
+			return classify(err)
+		})
+		if err != nil {
+			return Object{}, OpError("copy", bucket, key, err)
+		}
+		obj.Size, obj.Modified = st.Size, st.LastModified.UTC()
 	}
-	return Object{Bucket: bucket, Key: key, VersionID: version(info.VersionID), ETag: strings.Trim(info.ETag, `"`), Size: info.Size, Modified: modified.UTC()}, nil
+	return obj, nil
 }
 
 // Stat implements Store.

@@ -1,7 +1,12 @@
-// Package download is the chain's first step: fetch the crimes of the months
-// a run needs from the Chicago Data Portal's SODA API (and the police
-// stations), and write each month under its own folder with the records the
-// decoder refused. The cron-connector's tick and a manual call start it.
+// Package download is the chain's first step: fetch the months a run needs
+// from the Chicago Data Portal's SODA API (and the police stations), each
+// month under its own folder with the records the decoder refused, and
+// hand merge every month of the run's window. The cron-connector's tick and
+// a manual call start it; a backfill re-fetches months and brings up to
+// date every run whose window holds a month that changed (backfill.go).
+//
+// A run date is the first day of a month: the run for D covers the 365
+// days before D, and its newest month is the one that ended before D.
 package download
 
 import (
@@ -16,7 +21,6 @@ import (
 	"github.com/arrestcast/arrestcast/shared/faas"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
-	"github.com/arrestcast/arrestcast/shared/steps/internal/window"
 )
 
 // Source is where download gets crimes and police stations.
@@ -27,119 +31,167 @@ type Source interface {
 	Stations(ctx context.Context) ([]geo.Station, error)
 }
 
+// Options tune download; the zero value takes the portal's whole history.
+type Options struct {
+	// FirstMonth is the data's first month: no run date or backfill reaches
+	// before it (the zero value: DefaultFirstMonth).
+	FirstMonth chain.Month
+}
+
+// DefaultFirstMonth is the Chicago crimes dataset's first month.
+var DefaultFirstMonth = chain.Month{Time: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}
+
 // New is the download step fetching from src.
-func New(src Source) runner.Step {
-	d := &download{src: src}
-	return runner.Step{Name: chain.Download, Plan: Plan, Run: d.run}
+func New(src Source, o Options) runner.Step {
+	if o.FirstMonth.IsZero() {
+		o.FirstMonth = DefaultFirstMonth
+	}
+	d := &download{src: src, o: o}
+	return runner.Step{Name: chain.Download, Plan: d.plan, Run: d.run, Batch: d.batch}
 }
 
 // FromDeps is the download step of a function: the portal its settings name.
 func FromDeps(_ context.Context, d *faas.Deps) (runner.Step, error) {
-	src, err := NewPortalSource(d.Settings().Socrata, d.Log)
+	s := d.Settings()
+	src, err := NewPortalSource(s.Socrata, d.Log)
 	if err != nil {
 		return runner.Step{}, err
 	}
-	return New(src), nil
+	first := DefaultFirstMonth
+	if s.DataFirstMonth != "" {
+		if first, err = chain.ParseMonth(s.DataFirstMonth); err != nil {
+			return runner.Step{}, fmt.Errorf("DATA_FIRST_MONTH: %w", err)
+		}
+	}
+	return New(src, Options{FirstMonth: first}), nil
 }
 
-type download struct{ src Source }
-
-// Plan plans a download: the run date and the months to fetch. The cron
-// tick and {"as_of"} fetch every month from the one holding the newest
-// 12-month window before the run date to the month that ended before it
-// (the run's own month up to that day mid-month): one month on a monthly
-// cadence, more after a skipped month, so the window never has a hole. On
-// the first run (no window before that date yet), or when the newest is
-// older than the window, every month the 365-day window touches;
-// {"from","to"} backfills those months.
-func Plan(ctx context.Context, env *runner.Env, inv runner.Invocation) (runner.Plan, error) {
-	months, date, err := plan(ctx, env, inv)
-	if err != nil {
-		return runner.Plan{}, err
-	}
-	id := fmt.Sprintf("socrata:%s..%s", months[0], months[len(months)-1])
-	return runner.Plan{Date: date, Months: months, Input: store.Ref{Key: id}}, nil
+type download struct {
+	src Source
+	o   Options
 }
 
-func plan(ctx context.Context, env *runner.Env, inv runner.Invocation) ([]chain.Month, time.Time, error) {
-	if inv.From != "" {
-		from, err := chain.ParseMonth(inv.From)
-		if err != nil {
-			return nil, time.Time{}, &runner.Permanent{Err: err}
-		}
-		to, err := chain.ParseMonth(inv.To)
-		if err != nil {
-			return nil, time.Time{}, &runner.Permanent{Err: err}
-		}
-		if to.Before(from) {
-			return nil, time.Time{}, runner.Permanentf("to %s is before from %s", to, from)
-		}
-		var months []chain.Month
-		for m := from; !to.Before(m); m = m.Next() {
-			months = append(months, m)
-		}
-		return months, to.End(), nil
-	}
+// plan resolves the run a cron tick or a manual {"as_of": D} starts. The
+// tick (or a call without a date) runs for the first day of the current
+// month; an explicit date must be the first day of a month, no later than
+// the current one, with at least one month of data before it. The run's
+// identity is its date: the same run asked again is done already.
+func (d *download) plan(_ context.Context, env *runner.Env, inv runner.Invocation) (runner.Plan, error) {
+	now := chain.MonthOf(env.Now().UTC())
 	date := inv.Date
 	if inv.Kind == faas.Cron || date.IsZero() {
-		date = chain.RunDate(env.Now().UTC())
+		date = now.Time
 	}
-	first := chain.MonthOf(date.Add(-chain.Window))
-	prev, ok, err := window.LatestBefore(ctx, env.Store, env.Buckets.Data, date)
-	if err != nil {
-		return nil, time.Time{}, err
+	if date.Day() != 1 {
+		return runner.Plan{}, &runner.Refused{Field: "as_of", Message: fmt.Sprintf(
+			"a run date is the first day of a month (the run for %s covers the 365 days before it); %s is not: did you mean %s?",
+			chain.Day(chain.MonthOf(date).Time), chain.Day(date), chain.Day(chain.MonthOf(date).Next().Time))}
 	}
-	if d, _ := chain.WindowDate(prev.Key); ok && first.Before(chain.MonthOf(d)) {
-		first = chain.MonthOf(d) // merge appends to that window: fetch from where it ends
+	if earliest := d.o.FirstMonth.Next(); date.Before(earliest.Time) || date.After(now.Time) {
+		return runner.Plan{}, &runner.Refused{Field: "as_of", Message: fmt.Sprintf(
+			"run dates go from %s (the data begins in %s) to %s (the current month)", chain.Day(earliest.Time), d.o.FirstMonth, chain.Day(now.Time))}
 	}
+	return runner.Plan{Date: date, Months: d.window(date), Input: store.Ref{Key: "socrata:" + chain.Day(date)}}, nil
+}
+
+// window lists the months of the run date's 365-day window the data has.
+func (d *download) window(date time.Time) []chain.Month {
 	var months []chain.Month
-	for m, last := first, chain.LastMonth(date); !last.Before(m); m = m.Next() {
-		months = append(months, m)
+	for m, last := chain.MonthOf(date.Add(-chain.Window)), chain.MonthOf(date).Prev(); !last.Before(m); m = m.Next() {
+		if !m.Before(d.o.FirstMonth) {
+			months = append(months, m)
+		}
 	}
-	return months, date, nil
+	return months
 }
 
 var errNoSource = errors.New("no data source configured")
 
-// run fetches each planned month's crimes (the first month clipped to the
-// 365-day window) and the police stations. A run that finds no crime at all
-// is a permanent failure: retrying will not make an empty month fuller.
+// run hands merge every month of the window: each month already stored is
+// reused as it is (its current version), each one missing is fetched whole
+// — on a monthly cadence that is the month that just ended; on a first run
+// or after a gap, every month missing. The stations are fetched every run.
+// The run's row counts are those of the months it fetched.
+// A run that fetches months and finds no crime in any is a permanent
+// failure: retrying will not make an empty month fuller.
 func (d *download) run(ctx context.Context, r *runner.Run) error {
 	if d.src == nil {
 		return errNoSource
 	}
-	months := r.Plan.Months
-	winStart := r.Date.Add(-chain.Window)
+	var fetched []chain.Month
 	var total int64
 	var empty []string
-	for _, m := range months {
-		from, to := m.Time, m.End()
-		if from.Before(winStart) && len(months) > 1 {
-			from = winStart
-		}
-		if to.After(r.Date) {
-			to = r.Date
-		}
-		res, err := d.src.Crimes(ctx, from, to)
+	for _, m := range r.Plan.Months {
+		reused, err := d.reuse(ctx, r, m)
 		if err != nil {
-			return fmt.Errorf("month %s: %w", m, err)
+			return err
 		}
-		n := int64(res.Table.Len())
-		total += n
+		if reused {
+			continue
+		}
+		n, err := d.fetch(ctx, r, m)
+		if err != nil {
+			return err
+		}
+		fetched, total = append(fetched, m), total+n
 		if n == 0 {
 			empty = append(empty, m.String())
 		}
-		r.Count(n+int64(len(res.Rejects)), n, int64(len(res.Rejects)))
-		if _, err := r.PutTable(ctx, chain.RoleCrimes, chain.MonthCrimesKey(m), res.Table); err != nil {
-			return err
-		}
-		if err := r.PutRejects(ctx, chain.RoleCrimeRejects, chain.MonthRejectsKey(m), res.Rejects); err != nil {
-			return err
-		}
 	}
-	if total == 0 {
-		return runner.Permanentf("no crimes in %s..%s", months[0], months[len(months)-1])
+	if len(fetched) > 0 && total == 0 {
+		return runner.Permanentf("no crimes in %s..%s", fetched[0], fetched[len(fetched)-1])
 	}
+	if err := d.stations(ctx, r, r.Plan.Months[len(r.Plan.Months)-1]); err != nil {
+		return err
+	}
+	r.Note("months", monthNames(r.Plan.Months))
+	r.Note("fetched", monthNames(fetched))
+	if len(empty) > 0 {
+		r.Note("empty_months", empty)
+	}
+	return nil
+}
+
+// reuse hands on month m as stored (with its rejects, if it had any):
+// false when it is not stored yet.
+func (d *download) reuse(ctx context.Context, r *runner.Run, m chain.Month) (bool, error) {
+	obj, err := r.Env.Store.Stat(ctx, r.Env.Buckets.Data, chain.MonthCrimesKey(m))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	r.Pass(chain.RoleCrimes, runner.Ref{Ref: obj.Ref()})
+	rej, err := r.Env.Store.Stat(ctx, r.Env.Buckets.Data, chain.MonthRejectsKey(m))
+	switch {
+	case err == nil:
+		r.Pass(chain.RoleCrimeRejects, runner.Ref{Ref: rej.Ref()})
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
+	return true, nil
+}
+
+// fetch downloads one whole month and writes it as an output of the run;
+// it returns the rows kept. The rejects go first: a month's file, once
+// there, has its rejects beside it (a later run reuses both).
+func (d *download) fetch(ctx context.Context, r *runner.Run, m chain.Month) (int64, error) {
+	res, err := d.src.Crimes(ctx, m.Time, m.End())
+	if err != nil {
+		return 0, fmt.Errorf("month %s: %w", m, err)
+	}
+	n := int64(res.Table.Len())
+	r.Count(n+int64(len(res.Rejects)), n, int64(len(res.Rejects)))
+	if err := r.PutRejects(ctx, chain.RoleCrimeRejects, chain.MonthRejectsKey(m), res.Rejects); err != nil {
+		return 0, err
+	}
+	_, err = r.PutTable(ctx, chain.RoleCrimes, chain.MonthCrimesKey(m), res.Table)
+	return n, err
+}
+
+// stations fetches the police stations and writes them with month.
+func (d *download) stations(ctx context.Context, r *runner.Run, m chain.Month) error {
 	stations, err := d.src.Stations(ctx)
 	if err != nil {
 		return err
@@ -151,16 +203,14 @@ func (d *download) run(ctx context.Context, r *runner.Run) error {
 	if err != nil {
 		return fmt.Errorf("encode stations: %w", err)
 	}
-	if _, err := r.Put(ctx, chain.RoleStations, chain.StationsKey(months[len(months)-1]), b, "text/csv", int64(len(stations))); err != nil {
-		return err
+	_, err = r.Put(ctx, chain.RoleStations, chain.StationsKey(m), b, "text/csv", int64(len(stations)))
+	return err
+}
+
+func monthNames(ms []chain.Month) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.String()
 	}
-	names := make([]string, len(months))
-	for i, m := range months {
-		names[i] = m.String()
-	}
-	r.Note("months", names)
-	if len(empty) > 0 {
-		r.Note("empty_months", empty)
-	}
-	return nil
+	return out
 }

@@ -1,7 +1,8 @@
 // Package features is the chain's features step: drop the seed's correlated
 // columns, score the rest by mutual information with arrest on the balanced
 // train set (kNN estimator, k = 3), keep those above 0.05, and write the
-// ML-ready train and test sets (CSV, for people and other tools too).
+// ML-ready train and test sets (CSV, for people and other tools too), with
+// the test rows as records beside them.
 package features
 
 import (
@@ -84,6 +85,15 @@ func Run(ctx context.Context, r *runner.Run) error {
 	}
 	if test, err = test.Keep(keep...); err != nil {
 		return runner.Permanentf("test set: %w", err)
+	}
+	// The test records go on beside the ML-ready sets, where nothing
+	// expires: the model's lineage names them.
+	records, err := r.Input(chain.RoleTestRecords)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Copy(ctx, chain.RoleTestRecords, records, chain.TestRecordsKey(r.Date)); err != nil {
+		return err
 	}
 	r.Note("mutual_information", mis)
 	r.Note("dropped_as_correlated", Correlated)

@@ -1,18 +1,21 @@
-// Package merge is the chain's merge step: append the downloaded months to
-// the newest 12-month window before the run date, keep the rows dated in
-// [run date − 365 days, run date) — cut by the run's date, never by the wall
-// clock — and drop duplicate IDs, keeping the most recently updated record.
+// Package merge is the chain's merge step: the run's window from every month
+// download handed it (each the version download recorded), the rows dated
+// in [run date − 365 days, run date) — cut by the run's date, never by the
+// wall clock — with duplicate IDs dropped, the most recently updated record
+// kept. Building the window from its twelve months, not from the previous
+// window plus the new month, gives the same rows on a monthly cadence and
+// stays right when a backfill changed an older month.
 package merge
 
 import (
 	"context"
 	"math"
+	"sort"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/runner"
-	"github.com/arrestcast/arrestcast/shared/steps/internal/window"
 )
 
 // Step is the merge step.
@@ -20,20 +23,13 @@ var Step = runner.Step{Name: chain.Merge, Run: Run}
 
 // Run writes the run date's window.
 func Run(ctx context.Context, r *runner.Run) error {
-	var parts []runner.Ref // the previous window first, then the months: the order rows are met in
-	prev, ok, err := window.LatestBefore(ctx, r.Env.Store, r.Env.Buckets.Data, r.Date)
+	parts, err := r.Inputs(chain.RoleCrimes)
 	if err != nil {
 		return err
 	}
-	if ok {
-		parts = append(parts, runner.Ref{Role: chain.RoleWindow, Ref: prev.Ref()})
-		r.Note("previous_window", prev.Key)
-	}
-	months, err := r.Inputs(chain.RoleCrimes)
-	if err != nil {
-		return err
-	}
-	parts = append(parts, months...)
+	// Oldest month first: of two records of one crime, the later one read
+	// (the newer download) wins a tie.
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Key < parts[j].Key })
 	all, err := r.GetTables(ctx, parts)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/arrestcast/arrestcast/internal/steptest"
 	"github.com/arrestcast/arrestcast/shared/chain"
@@ -44,35 +45,36 @@ func TestLatestByID(t *testing.T) {
 	}
 }
 
-// Merge appends the downloaded months to the newest 12-month file before the
-// run date, cuts [run date − 365 days, run date) and keeps the latest update
-// of a crime that appears in both.
+// Merge builds the window from every month it is handed, in month order
+// (download hands the months it fetched and the ones it reused, in no
+// particular order), cuts [run date − 365 days, run date) and keeps the
+// latest update of a crime that appears in two months.
 func TestMergeWindowAndDuplicates(t *testing.T) {
 	ctx := context.Background()
 	env, mem := steptest.MemEnv(t)
 	d := steptest.Date(2018, 1, 1)
-	// The previous window: one row now too old, one still inside, one updated since.
-	prev := steptest.PutTable(t, mem, chain.RoleWindow, chain.WindowKey(steptest.Date(2017, 12, 1)), steptest.ReadPortal(t,
-		steptest.CrimeRow(10, "12/31/2016 11:59:59 PM", "", false)+
-			steptest.CrimeRow(11, "01/01/2017 12:00:00 AM", "", false)+
-			steptest.CrimeRow(12, "11/30/2017 11:00:00 PM", "12/01/2017 09:00:00 AM", false)))
-	// An older rolling file is not used.
-	steptest.PutTable(t, mem, chain.RoleWindow, chain.WindowKey(steptest.Date(2017, 11, 1)), steptest.ReadPortal(t, steptest.CrimeRow(99, "06/01/2017 10:00:00 AM", "", false)))
-	dec := steptest.PutTable(t, mem, chain.RoleCrimes, chain.MonthCrimesKey(chain.MonthOf(steptest.Date(2017, 12, 1))), steptest.ReadPortal(t,
-		steptest.CrimeRow(12, "11/30/2017 11:00:00 PM", "12/20/2017 09:00:00 AM", true)+
-			steptest.CrimeRow(13, "12/31/2017 11:59:59 PM", "", true)+
-			steptest.CrimeRow(14, "01/01/2018 12:00:00 AM", "", true))) // on the run date: outside
-	st := steptest.Put(t, mem, chain.RoleStations, chain.StationsKey(chain.MonthOf(steptest.Date(2017, 12, 1))), []byte("district\n"))
-	r := &runner.Run{Env: env, Step: chain.MustLookup(chain.Merge), Date: d, Prev: &runner.Manifest{Step: chain.Download, Outputs: []runner.Ref{dec, st}}}
+	month := func(y int, m time.Month, rows string) runner.Ref {
+		return steptest.PutTable(t, mem, chain.RoleCrimes, chain.MonthCrimesKey(chain.MonthOf(steptest.Date(y, m, 1))), steptest.ReadPortal(t, rows))
+	}
+	// December 2016 is outside (the window starts 2017-01-01); January is in.
+	dec16 := month(2016, 12, steptest.CrimeRow(10, "12/31/2016 11:59:59 PM", "", false))
+	jan := month(2017, 1, steptest.CrimeRow(11, "01/01/2017 12:00:00 AM", "", false))
+	// A November crime whose record moved into December's download when it was updated.
+	nov := month(2017, 11, steptest.CrimeRow(12, "11/30/2017 11:00:00 PM", "12/01/2017 09:00:00 AM", false))
+	dec := month(2017, 12, steptest.CrimeRow(12, "11/30/2017 11:00:00 PM", "12/20/2017 09:00:00 AM", true)+
+		steptest.CrimeRow(13, "12/31/2017 11:59:59 PM", "", true)+
+		steptest.CrimeRow(14, "01/01/2018 12:00:00 AM", "", true)) // on the run date: outside
+	r := &runner.Run{Env: env, Step: chain.MustLookup(chain.Merge), Date: d,
+		Prev: &runner.Manifest{Step: chain.Download, Outputs: []runner.Ref{dec}, Forward: []runner.Ref{nov, dec16, jan}}}
 	if err := Run(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	m := r.Manifest()
-	if m.Notes["previous_window"] != prev.Key || m.Notes["outside_window"] != 2 || m.Notes["duplicate_ids"] != 1 {
+	if m.Notes["outside_window"] != 2 || m.Notes["duplicate_ids"] != 1 {
 		t.Errorf("notes %v", m.Notes)
 	}
-	if m.RowsIn != 6 || m.RowsOut != 3 {
-		t.Errorf("rows in %d out %d, want 6 3", m.RowsIn, m.RowsOut)
+	if m.RowsIn != 6 || m.RowsOut != 3 || len(m.Inputs) != 4 || m.Inputs[0].Key != dec16.Key {
+		t.Errorf("rows in %d out %d, want 6 3; inputs %v (oldest month first)", m.RowsIn, m.RowsOut, m.Inputs)
 	}
 	b, _, err := store.GetBytes(ctx, mem, "data", chain.WindowKey(d), 0)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
@@ -20,9 +21,10 @@ import (
 // Registrar registers train's models and decides whether each becomes the
 // champion.
 type Registrar interface {
-	// Registered reports a model already registered for the run date (a
-	// retried train whose manifest was lost): it is not trained again.
-	Registered(ctx context.Context, d time.Time) (version int, ok bool, err error)
+	// Registered reports a model already registered for the run date in
+	// generation (a retried train whose manifest was lost): it is not
+	// trained again. A model of an older generation does not count.
+	Registered(ctx context.Context, d time.Time, generation string) (version int, ok bool, err error)
 	// Record registers out's model, whose artifact is at art, judging it
 	// against the champion on the run's raw test records.
 	Record(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, records *table.Table) error
@@ -42,13 +44,16 @@ type Champions struct {
 // attempt that registered it failed before applying its decision to promote
 // (the model never was champion), the promotion is made now, unless the
 // champion it was compared with has been replaced since.
-func (c Champions) Registered(ctx context.Context, d time.Time) (int, bool, error) {
+func (c Champions) Registered(ctx context.Context, d time.Time, generation string) (int, bool, error) {
 	mod, err := c.Reg.ByRunDate(ctx, d)
 	if errors.Is(err, registry.ErrNotFound) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
+	}
+	if mod.Generation != generation {
+		return 0, false, nil // trained from other data: this generation registers its own
 	}
 	if dec := mod.Decision; dec != nil && dec.Promote && mod.Role == registry.Challenger && mod.PromotedAt.IsZero() {
 		err := c.Reg.PromoteIfChampion(ctx, mod.Version, dec.ChampionVersion, dec.Reason, registry.ActorTrain)
@@ -66,15 +71,16 @@ func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art 
 	if err != nil {
 		return fmt.Errorf("encode params: %w", err)
 	}
-	lineage := []registry.Ref{}
-	for _, in := range r.Manifest().Inputs {
-		lineage = append(lineage, in.Ref)
-	}
+	m := r.Manifest()
 	mod := &registry.Model{
 		RunDate: r.Date, Algorithm: ch.Algorithm, Params: params,
 		TrainRows: int64(out.TrainRows), TestRows: int64(out.TestRows), Metrics: ch.Report,
-		FeatureImportance: ch.Importance, Features: out.Artifact.Recipe.Features, Lineage: lineage,
+		FeatureImportance: ch.Importance, Features: out.Artifact.Features(), Lineage: Lineage(&m, r.Prev),
 		Artifact: art.Ref, Duration: time.Since(r.Started()), CodeVersion: r.Env.Version,
+		Generation: m.Generation, Recipe: out.Artifact.Kind(),
+		// A model of an older generation of this run (a backfill changed its
+		// data) is replaced; the same generation's is a replay.
+		Replace: true,
 	}
 	for attempt := 0; ; attempt++ {
 		champVersion, champScores, challenger, rows, err := c.compare(ctx, records, ch.Proba)
@@ -108,6 +114,29 @@ func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art 
 		out.Champion = true
 		return nil
 	}
+}
+
+// Lineage is what a model was made from, every object at the version read:
+// train's own inputs, and what the steps before it read and handed on
+// (the months, the window, the enriched year, the stations), but for the
+// temporary intermediates, which expire (they can be made again from these).
+func Lineage(m *runner.Manifest, prev *runner.Manifest) []registry.Ref {
+	out := []registry.Ref{}
+	seen := map[registry.Ref]bool{}
+	add := func(refs []runner.Ref) {
+		for _, ref := range refs {
+			if strings.HasPrefix(ref.Key, chain.TempPrefix) || seen[ref.Ref] {
+				continue
+			}
+			seen[ref.Ref] = true
+			out = append(out, ref.Ref)
+		}
+	}
+	add(m.Inputs)
+	if prev != nil {
+		add(prev.Forward)
+	}
+	return out
 }
 
 // MinFairRows is the least number of unseen test rows (with both classes)

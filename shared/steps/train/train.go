@@ -134,7 +134,8 @@ func alreadyRegistered(ctx context.Context, r *runner.Run, reg Registrar) (bool,
 	if reg == nil {
 		return false, nil
 	}
-	v, ok, err := reg.Registered(ctx, r.Date)
+	m := r.Manifest()
+	v, ok, err := reg.Registered(ctx, r.Date, m.Generation)
 	if err != nil || !ok {
 		return false, err
 	}
