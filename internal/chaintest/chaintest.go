@@ -202,9 +202,14 @@ type Options struct {
 	Crimes   []byte                          // portal CSV served by the stand-in
 	MinIOEnv map[string]string               // extra MinIO server environment (webhook targets)
 	Portal   func(http.Handler) http.Handler // wraps the stand-in (to corrupt answers)
+	// Buckets names the deployment's buckets (DATA_BUCKET, MODELS_BUCKET);
+	// the zero value: the chain's default names.
+	Buckets chain.Buckets
 }
 
+// Fixture is a real chain under test.
 type Fixture struct {
+	Buckets   chain.Buckets // the deployment's bucket names
 	T         *testing.T
 	Ctx       context.Context
 	MinIO     *testenv.MinIOServer
@@ -228,7 +233,10 @@ func New(t *testing.T, o Options) *Fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
-	f := &Fixture{T: t, Ctx: ctx, Log: &LogBuf{}}
+	f := &Fixture{T: t, Ctx: ctx, Log: &LogBuf{}, Buckets: o.Buckets}
+	if f.Buckets == (chain.Buckets{}) {
+		f.Buckets = chain.DefaultBuckets
+	}
 	logger := slog.New(slog.NewTextHandler(f.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	// The pipeline token, as OpenFaaS mounts it.
@@ -252,7 +260,7 @@ func New(t *testing.T, o Options) *Fixture {
 			t.Errorf("stop MinIO: %v", err)
 		}
 	}}
-	for _, b := range []string{chain.DataBucket, chain.ModelsBucket} {
+	for _, b := range []string{f.Buckets.Data, f.Buckets.Models} {
 		if err := raw.EnsureBucket(ctx, b); err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +305,7 @@ func New(t *testing.T, o Options) *Fixture {
 		t.Fatal(err)
 	}
 
-	f.Env = &runner.Env{Store: f.Store, Buckets: chain.DefaultBuckets, Tracker: f.Tracker, Log: logger, Version: "integration"}
+	f.Env = &runner.Env{Store: f.Store, Buckets: f.Buckets, Tracker: f.Tracker, Log: logger, Version: "integration"}
 	f.Source = &download.PortalSource{Client: client}
 	f.Build(f.TrainOptions())
 	t.Cleanup(func() {
@@ -321,9 +329,21 @@ func (f *Fixture) Build(o train.Options) {
 	f.Steps = steps.All(steps.Options{Source: f.Source, Train: o})
 	f.Functions = map[string]*runner.Function{}
 	for _, s := range f.Steps {
-		d := faas.NewDeps(s.Name, config.Reader{SecretsDir: f.Secrets})
+		d := faas.NewDeps(s.Name, config.Reader{SecretsDir: f.Secrets, Getenv: f.getenv})
 		f.Functions[s.Name] = runner.Prepared(d, f.Env, s)
 	}
+}
+
+// getenv is the functions' environment: the process's, with the
+// deployment's bucket names.
+func (f *Fixture) getenv(name string) string {
+	switch name {
+	case "DATA_BUCKET":
+		return f.Buckets.Data
+	case "MODELS_BUCKET":
+		return f.Buckets.Models
+	}
+	return os.Getenv(name)
 }
 
 // Step is the chain's step called name.
@@ -386,17 +406,24 @@ func DecodeAnswer(t testing.TB, status int, body []byte) Answer {
 
 // EventBody is MinIO's webhook payload for an object created in bucket at key.
 func EventBody(bucket, key, etag string, size int64) []byte {
+	return EventOf(store.Object{Bucket: bucket, Key: key, ETag: etag, Size: size})
+}
+
+// EventOf is MinIO's webhook payload for the version o of an object.
+func EventOf(o store.Object) []byte {
 	type obj struct {
-		Key  string `json:"key"`
-		Size int64  `json:"size"`
-		ETag string `json:"eTag"`
+		Key       string `json:"key"`
+		Size      int64  `json:"size"`
+		ETag      string `json:"eTag"`
+		VersionID string `json:"versionId,omitempty"`
 	}
+	bucket, key := o.Bucket, o.Key
 	rec := map[string]any{
 		"eventVersion": "2.0", "eventSource": "minio:s3", "eventName": "s3:ObjectCreated:Put",
 		"eventTime": time.Now().UTC().Format(time.RFC3339Nano),
 		"s3": map[string]any{
 			"bucket": map[string]any{"name": bucket, "arn": "arn:aws:s3:::" + bucket},
-			"object": obj{Key: url.QueryEscape(key), Size: size, ETag: etag},
+			"object": obj{Key: url.QueryEscape(key), Size: o.Size, ETag: o.ETag, VersionID: o.VersionID},
 		},
 	}
 	b, _ := json.Marshal(map[string]any{"EventName": "s3:ObjectCreated:Put", "Key": bucket + "/" + key, "Records": []any{rec}})
@@ -412,11 +439,27 @@ func (f *Fixture) TriggerBody(step string, d time.Time) []byte {
 	}
 	st, _ := chain.Lookup(step)
 	key := chain.ManifestKey(st.After, d)
-	obj, err := f.Raw.Stat(f.Ctx, chain.DataBucket, key)
+	obj, err := f.Raw.Stat(f.Ctx, f.Buckets.Name(chain.MustLookup(st.After).Bucket), key)
 	if err != nil {
 		f.T.Fatalf("event of %s for %s: %v", key, step, err)
 	}
-	return EventBody(chain.DataBucket, key, obj.ETag, obj.Size)
+	return EventOf(obj)
+}
+
+// RunFrom runs step and every later step of the chain for run date d
+// through their functions, each started by the event of the previous
+// step's latest manifest.
+func (f *Fixture) RunFrom(step string, d time.Time) {
+	f.T.Helper()
+	started := false
+	for _, s := range RunSteps() {
+		if started = started || s == step; !started {
+			continue
+		}
+		if a := f.Trigger(s, d); a.Status != http.StatusOK || a.Result.Outcome != "done" {
+			f.T.Fatalf("%s %s: %v", s, d.Format(chain.DateLayout), a)
+		}
+	}
 }
 
 // trigger starts step for run date d as the chain would.
@@ -428,10 +471,7 @@ func (f *Fixture) Trigger(step string, d time.Time) Answer {
 // --- Reading back what happened ------------------------------------------
 
 func (f *Fixture) Manifest(step string, d time.Time) (*runner.Manifest, error) {
-	bucket := chain.DataBucket
-	if st, _ := chain.Lookup(step); st.Bucket == chain.ModelsBucket {
-		bucket = chain.ModelsBucket
-	}
+	bucket := f.Buckets.Name(chain.MustLookup(step).Bucket)
 	b, _, err := store.GetBytes(f.Ctx, f.Raw, bucket, chain.ManifestKey(step, d), 0)
 	if err != nil {
 		return nil, err
@@ -482,7 +522,7 @@ func CountStatus(rs []runs.StepRun, st runs.Status) int {
 func (f *Fixture) Snapshot() map[string]string {
 	f.T.Helper()
 	out := map[string]string{}
-	for _, b := range []string{chain.DataBucket, chain.ModelsBucket} {
+	for _, b := range []string{f.Buckets.Data, f.Buckets.Models} {
 		objs, err := f.Raw.List(f.Ctx, b, "")
 		if err != nil {
 			f.T.Fatal(err)
@@ -655,7 +695,7 @@ func (f *Fixture) In(t *testing.T) *Fixture {
 // Table reads one of the chain's tables from the data bucket.
 func (f *Fixture) Table(key string) *table.Table {
 	f.T.Helper()
-	b, _, err := store.GetBytes(f.Ctx, f.Raw, chain.DataBucket, key, 0)
+	b, _, err := store.GetBytes(f.Ctx, f.Raw, f.Buckets.Data, key, 0)
 	if err != nil {
 		f.T.Fatal(err)
 	}
@@ -679,7 +719,7 @@ func (f *Fixture) Table(key string) *table.Table {
 func (f *Fixture) Reference(d time.Time) map[string]*runner.Manifest {
 	f.T.Helper()
 	env := *f.Env
-	env.Store = storetest.NewMem(chain.DataBucket, chain.ModelsBucket)
+	env.Store = storetest.NewMem(f.Buckets.Data, f.Buckets.Models)
 	env.Tracker = nil
 	o := f.TrainOptions()
 	o.Registrar = nil

@@ -20,37 +20,40 @@ import (
 // TestChainDrivenByMinIO runs two monthly runs with nothing but MinIO's
 // bucket notifications driving the chain: a MinIO server declaring the
 // chain's webhook targets (chain.WebhookEnv, with persistent queues) posts to
-// a gateway in front of every step's Service; setup installs the buckets,
-// the expiry rule and the notification rules; download is fired by hand and
-// every later step starts on the previous one's manifest. The first run
-// (as_of 2017-12-01) downloads the 12 months before; the second (as_of
-// 2018-01-01) only December, merges it into the previous window, trains and
-// records the champion/challenger decision.
+// a gateway in front of every step's function; setup installs the buckets,
+// versioning, the expiry rule and the notification rules; download is fired
+// by hand and every later step starts on the previous one's manifest. The
+// buckets are not called data and models (DATA_BUCKET, MODELS_BUCKET): the
+// functions know them by role. The first run (as_of 2017-12-01) downloads
+// the 12 months before; the second (as_of 2018-01-01) only December, builds
+// its window from the twelve months, trains and records the
+// champion/challenger decision.
 func TestChainDrivenByMinIO(t *testing.T) {
 	gw := chaintest.NewGateway(t)
 	f := chaintest.New(t, chaintest.Options{
 		Crimes:   chaintest.Slice(t, 15, nil),
 		MinIOEnv: chain.WebhookEnv(gw.URL, chaintest.Token, t.TempDir()),
+		Buckets:  chain.Buckets{Data: "city-crimes", Models: "arrest-models"},
 	})
 	svcs := f.Functions
 	gw.Services.Store(&svcs)
 
-	rep, err := setup.Run(f.Ctx, f.Raw, chain.DefaultBuckets, 30*time.Second, f.Env.Log)
+	rep, err := setup.Run(f.Ctx, f.Raw, f.Buckets, 30*time.Second, f.Env.Log)
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	if !rep.RulesChanged || !rep.ExpiryChanged || len(rep.Rules) != len(chain.Evented()) {
 		t.Errorf("setup report: %+v", rep)
 	}
-	rules, err := f.Raw.Notifications(f.Ctx, chain.DataBucket)
+	rules, err := f.Raw.Notifications(f.Ctx, f.Buckets.Data)
 	if err != nil || len(rules) != len(chain.Evented()) {
 		t.Errorf("notification rules in MinIO: %v %v", rules, err)
 	}
-	expiry, err := f.Raw.ExpiryRules(f.Ctx, chain.DataBucket)
+	expiry, err := f.Raw.ExpiryRules(f.Ctx, f.Buckets.Data)
 	if err != nil || len(expiry) != 1 || expiry[0].Prefix != chain.TempPrefix || expiry[0].Days != chain.TempExpiryDays {
 		t.Errorf("expiry rules: %+v %v", expiry, err)
 	}
-	if again, err := setup.Run(f.Ctx, f.Raw, chain.DefaultBuckets, 30*time.Second, f.Env.Log); err != nil || again.RulesChanged || again.ExpiryChanged {
+	if again, err := setup.Run(f.Ctx, f.Raw, f.Buckets, 30*time.Second, f.Env.Log); err != nil || again.RulesChanged || again.ExpiryChanged || again.VersioningChanged {
 		t.Errorf("setup again: %+v %v, want no change", again, err)
 	}
 
@@ -204,11 +207,11 @@ func TestChainDrivenByMinIO(t *testing.T) {
 	// bytes fires the same rule again; the next step answers already-done.
 	before := len(gw.Calls())
 	key := chain.ManifestKey("features", d2)
-	body, _, err := store.GetBytes(f.Ctx, f.Raw, chain.DataBucket, key, 0)
+	body, _, err := store.GetBytes(f.Ctx, f.Raw, f.Buckets.Data, key, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.PutBytes(f.Ctx, f.Raw, chain.DataBucket, key, body, "application/json"); err != nil {
+	if _, err := store.PutBytes(f.Ctx, f.Raw, f.Buckets.Data, key, body, "application/json"); err != nil {
 		t.Fatal(err)
 	}
 	chaintest.WaitFor(t, 30*time.Second, "the replayed event", func() bool { return len(gw.Calls()) > before })

@@ -234,7 +234,7 @@ func checkTrain(f *chaintest.Fixture, d time.Time, m *runner.Manifest, wantVersi
 	if len(mod.Lineage) == 0 {
 		t.Errorf("model v%d has no lineage", mod.Version)
 	}
-	b, _, err := store.GetBytes(f.Ctx, f.Raw, chain.ModelsBucket, chain.ArtifactKey(d), 0)
+	b, _, err := store.GetBytes(f.Ctx, f.Raw, f.Buckets.Models, chain.ArtifactKey(d), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
