@@ -1,8 +1,10 @@
 package linkcheck
 
 import (
+	"io/fs"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -104,4 +106,28 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// shared/ is copied whole into every function's build context
+// (configuration.copy): it holds no test data (internal/testdata does) nor
+// any file the image build does not compile but Go sources.
+func TestSharedHoldsNoTestData(t *testing.T) {
+	err := filepath.WalkDir(repo.Path("shared"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(repo.Root(), p)
+		switch {
+		case d.IsDir() && d.Name() == "testdata":
+			t.Errorf("%s: test data belongs in internal/testdata", rel)
+		case !d.IsDir():
+			if fi, err := d.Info(); err == nil && fi.Size() > 1<<20 {
+				t.Errorf("%s is %d bytes: shared/ is copied into every image's build context", rel, fi.Size())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

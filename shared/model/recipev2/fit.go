@@ -25,8 +25,7 @@ var DefaultNumeric = []string{NumX, NumY, NumDistance, NumDayOfWeek, NumHour, Nu
 // domestic, with the round hour and with the location; the description.
 // Then the other report-time categories, the place (x/y), IUCR with the
 // minute's roundness (and domestic), and a few crosses of place, time and
-// type. On the 2017 year, Nov–Dec out of time, they reach ROC-AUC
-// 0.9101–0.9106 over seeds 1–3; how each was chosen: bench/notes/recipe-v2.md.
+// type. How each was chosen, and what it gained: bench/notes/recipe-v2.md.
 var DefaultEncodings = [][]string{
 	{FieldIUCR},
 	{FieldIUCR, FieldDomestic},
