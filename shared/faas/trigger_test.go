@@ -2,6 +2,7 @@ package faas
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	handler "github.com/openfaas/templates-sdk/go-http"
@@ -74,5 +75,39 @@ func TestAuthorize(t *testing.T) {
 	}
 	if Authorize(ok, "") {
 		t.Error("an unset token must authorize nothing")
+	}
+}
+
+// Bodies that would mean "now" by accident, or two things at once, are
+// refused naming the field.
+func TestParseRefusesAmbiguousBodies(t *testing.T) {
+	for body, field := range map[string]string{
+		`null`:                   "body",
+		`[]`:                     "body",
+		`"2018-01-01"`:           "body",
+		`{"as_of":"0001-01-01"}`: "as_of",
+		`{"as_of":"2018-01-01","from":"2017-01","to":"2017-02"}`: "as_of",
+		`{"from":"2017-01"}`:                "from",
+		`{"from":"2017-03","to":"2017-01"}`: "to",
+		`{"as_of":"2018-1-1"}`:              "as_of",
+		`{"as_of":"2018-01-01","extra":1}`:  "body",
+	} {
+		_, err := Parse(handler.Request{Method: http.MethodPost, Body: []byte(body)})
+		if err == nil || err.Status != http.StatusBadRequest || err.Field != field {
+			t.Errorf("%s: %+v, want 400 naming %s", body, err, field)
+		}
+	}
+}
+
+// An event names the version of the object it fired on.
+func TestParseEventVersion(t *testing.T) {
+	body := strings.Replace(minioPayload, `"sequencer":"17"`, `"sequencer":"17","versionId":"7f3a"`, 1)
+	tr, err := Parse(handler.Request{Method: http.MethodPost, Body: []byte(body)})
+	if err != nil || tr.Version != "7f3a" {
+		t.Fatalf("version %q, %v", tr.Version, err)
+	}
+	body = strings.Replace(minioPayload, `"sequencer":"17"`, `"sequencer":"17","versionId":"null"`, 1)
+	if tr, _ := Parse(handler.Request{Method: http.MethodPost, Body: []byte(body)}); tr.Version != "" {
+		t.Errorf("an unversioned object's version %q, want none", tr.Version)
 	}
 }
