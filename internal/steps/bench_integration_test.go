@@ -39,7 +39,7 @@ import (
 // memory (the limits: ≤ 2 s and ≤ 200 MB each, download to features
 // ≤ 6 s together):
 //
-//	go test -tags integration -run '^$' -bench StepsMinIO -benchtime 1x ./shared/pipeline/
+//	go test -tags integration -run '^$' -bench StepsMinIO -benchtime 1x ./internal/steps/
 //
 // A fresh process is the honest measure: a function's heap has long been
 // returned to the system when next month's event comes, and on this VM
