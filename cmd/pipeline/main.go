@@ -28,6 +28,7 @@ import (
 	"github.com/arrestcast/arrestcast/internal/steps"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/model"
 	"github.com/arrestcast/arrestcast/shared/platform/hugeheap"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -52,6 +53,7 @@ type summary struct {
 	Metrics  map[string]float64 `json:"metrics,omitempty"`
 	Features []string           `json:"features,omitempty"`
 	Artifact string             `json:"artifact,omitempty"`
+	Recipe   string             `json:"recipe,omitempty"` // the chosen model's
 	// Trees is how many trees the fit kept; StoppedAtTimeLimit says the fit
 	// stopped early to finish within -step-timeout.
 	Trees              int  `json:"trees,omitempty"`
@@ -66,6 +68,8 @@ func main() {
 	asJSON := flag.Bool("json", false, "print one JSON summary instead of a table")
 	budget := flag.Duration("train-budget", train.DefaultBudget, "train's hyperparameter search budget")
 	noSearch := flag.Bool("no-search", false, "train fits the default parameters once, without the search (like the Python reference's fixed fit)")
+	recipes := flag.String("recipes", "all", "which recipes train fits: all (the seed's and v2, the best kept) or seed (the Python reference's alone)")
+	threshold := flag.String("threshold", "0.5", "v2's decision threshold: 0.5, or mcc (the probability that maximises MCC on its validation month)")
 	stepTimeout := flag.Duration("step-timeout", 0, "a step's time limit, as the function's exec_timeout: train stops boosting in time to finish within it (0: none)")
 	from := flag.String("from", "", "first step to run (earlier steps' outputs must be in -out)")
 	to := flag.String("to", "", "last step to run (default: train)")
@@ -89,6 +93,10 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if (*recipes != "all" && *recipes != "seed") || (*threshold != "0.5" && *threshold != "mcc") {
+		fmt.Fprintln(os.Stderr, "pipeline: -recipes is all or seed, -threshold 0.5 or mcc")
+		os.Exit(2)
+	}
 	date, err := chain.ParseRunDate(*asOf)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
@@ -101,7 +109,8 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, train.Options{Budget: *budget, NoSearch: *noSearch, Limit: *stepTimeout})
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, train.Options{Budget: *budget, NoSearch: *noSearch, Limit: *stepTimeout,
+		SeedOnly: *recipes == "seed", ThresholdMCC: *threshold == "mcc"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		pprof.StopCPUProfile()
@@ -196,16 +205,11 @@ func fillMetrics(s *summary) error {
 	if err != nil {
 		return err
 	}
-	var a struct {
-		Metrics map[string]float64 `json:"metrics"`
-		Recipe  struct {
-			Features []string `json:"features"`
-		} `json:"recipe"`
-	}
+	var a model.Artifact
 	if err := json.Unmarshal(b, &a); err != nil {
 		return err
 	}
-	s.Metrics, s.Features = a.Metrics, a.Recipe.Features
+	s.Metrics, s.Features, s.Recipe = a.Metrics, a.Features(), a.Kind()
 	return nil
 }
 

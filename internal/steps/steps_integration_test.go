@@ -18,8 +18,10 @@ import (
 	"github.com/arrestcast/arrestcast/internal/chaintest"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/ml/metrics"
 	"github.com/arrestcast/arrestcast/shared/model"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
+	"github.com/arrestcast/arrestcast/shared/model/recipev2"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -243,42 +245,82 @@ func checkTrain(f *chaintest.Fixture, d time.Time, m *runner.Manifest, wantVersi
 		t.Fatal(err)
 	}
 	raw := f.Table(chain.TableKey(chain.Outliers, d, "test"))
-	rd, err := recipe.NewReader(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ml := f.Table(chain.TableKey(chain.Features, d, "test"))
-	X := make([][]float64, len(p.A.Recipe.Features))
-	for j, name := range p.A.Recipe.Features {
-		c, err := ml.Lookup(name, table.Numeric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		X[j] = c.Nums
-	}
+	// want: the probabilities by another path than the raw records' one
+	// (the seed recipe's model on the ML-ready test set; v2's table path).
 	var want []float64
-	if p.A.GBT != nil {
-		want, err = p.A.GBT.PredictProbaBatch(X)
-	} else {
-		want, err = p.A.LogReg.PredictProbaBatch(X)
+	switch p.A.Kind() {
+	case model.RecipeSeed:
+		ml := f.Table(chain.TableKey(chain.Features, d, "test"))
+		X := make([][]float64, len(p.A.Recipe.Features))
+		for j, name := range p.A.Recipe.Features {
+			c, err := ml.Lookup(name, table.Numeric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			X[j] = c.Nums
+		}
+		if p.A.GBT != nil {
+			want, err = p.A.GBT.PredictProbaBatch(X)
+		} else {
+			want, err = p.A.LogReg.PredictProbaBatch(X)
+		}
+	case model.RecipeV2:
+		var s *recipev2.Scorer
+		if s, err = recipev2.NewScorer(p.A.RecipeV2, p.A.GBT); err == nil {
+			want, err = s.Table(raw, 2)
+		}
+	default:
+		t.Fatalf("artifact of recipe %q", p.A.Kind())
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if raw.Len() != len(want) || raw.Len() == 0 {
-		t.Fatalf("raw test set %d rows, ML-ready %d", raw.Len(), len(want))
+		t.Fatalf("raw test set %d rows, %d probabilities", raw.Len(), len(want))
 	}
-	worst := 0.0
-	var rec recipe.Record
-	for i := range want {
-		rd.Read(i, &rec)
-		worst = math.Max(worst, math.Abs(p.Predict(&rec)-want[i]))
+	worst, err := p.ReplayError(raw, want)
+	if err != nil || worst > 1e-9 {
+		t.Errorf("the stored artifact replays the preprocessing with error %g (%v)", worst, err)
 	}
-	if worst > 1e-9 {
-		t.Errorf("the stored artifact replays the preprocessing with error %g", worst)
+	// train's reported figures are the stored artifact's on the raw records.
+	got, err := p.PredictTable(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("train: %s ROC-AUC %.4f, replay error %g (train's own: %g), features %v",
-		p.A.Algorithm, p.A.Metrics["roc_auc"], worst, skew, p.A.Recipe.Features)
+	y, err := recipe.Labels(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auc, err := metrics.ROCAUC(y, got)
+	if noted, _ := m.Notes["roc_auc"].(float64); err != nil || math.Abs(auc-noted) > 1e-9 || math.Abs(auc-p.A.Metrics["roc_auc"]) > 1e-9 {
+		t.Errorf("the artifact's ROC-AUC on the raw test records is %v, train noted %v", auc, m.Notes["roc_auc"])
+	}
+	// Both recipes were trained and compared on the same rows, and the
+	// registry records the comparison and the recipe.
+	cands, _ := m.Notes["candidates"].([]any)
+	recipes := map[string]bool{}
+	for _, c := range cands {
+		if c, ok := c.(map[string]any); ok {
+			recipes[c["recipe"].(string)] = true
+		}
+	}
+	if !recipes[model.RecipeSeed] || !recipes[model.RecipeV2] || m.Notes["recipe"] != p.A.Kind() {
+		t.Errorf("candidates %v, chosen %v; want both recipes, the artifact's %s chosen", cands, m.Notes["recipe"], p.A.Kind())
+	}
+	chosen := 0
+	for _, c := range mod.Decision.Candidates {
+		if c.Chosen {
+			chosen++
+			if c.Recipe != p.A.Kind() {
+				t.Errorf("the registry's chosen candidate is %s, the artifact %s", c.Recipe, p.A.Kind())
+			}
+		}
+	}
+	if len(mod.Decision.Candidates) != len(cands) || chosen != 1 || mod.Recipe != p.A.Kind() {
+		t.Errorf("registered recipe %q, candidates %+v", mod.Recipe, mod.Decision.Candidates)
+	}
+	t.Logf("train: %s/%s ROC-AUC %.4f, replay error %g (train's own: %g), compared on %v, features %v",
+		p.A.Kind(), p.A.Algorithm, auc, worst, skew, m.Notes["compared_on"], p.A.Features())
 }
 
 // TestStoreDownMidStep takes MinIO down in the middle of every step (after

@@ -49,6 +49,7 @@ const (
 	RoleStationsUsed = "stations_used" // the stations enrich placed crimes against (JSON), for the model
 	RoleTrain        = "train"         // the training rows as this step leaves them
 	RoleTest         = "test"          // the test rows as this step leaves them
+	RoleTrainRecords = "train_records" // the training rows as records, before encoding: the v2 recipe fits on them
 	RoleTestRecords  = "test_records"  // the test rows as records, before encoding: train's replay check
 	RoleRecipe       = "recipe"        // the preprocessing fitted so far (JSON, cumulative)
 	RoleModel        = "model"         // the model artifact
@@ -89,15 +90,15 @@ var Steps = []Step{
 	{Name: Outliers, Trigger: Event, After: Split, Bucket: DataBucket, Output: TempPrefix + "outliers/",
 		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
 	{Name: Encode, Trigger: Event, After: Outliers, Bucket: DataBucket, Output: TempPrefix + "encode/",
-		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}},
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTrainRecords, RoleTestRecords}},
 	{Name: Scale, Trigger: Event, After: Encode, Bucket: DataBucket, Output: TempPrefix + "scale/",
 		Reads: []string{RoleTrain, RoleTest, RoleRecipe}, Writes: []string{RoleTrain, RoleTest, RoleRecipe}},
 	{Name: Balance, Trigger: Event, After: Scale, Bucket: DataBucket, Output: TempPrefix + "balance/",
 		Reads: []string{RoleTrain}, Writes: []string{RoleTrain}},
 	{Name: Features, Trigger: Event, After: Balance, Bucket: DataBucket, Output: MLReadyPrefix,
-		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTestRecords}},
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleTrainRecords, RoleTestRecords}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTrainRecords, RoleTestRecords}},
 	{Name: Train, Trigger: Event, After: Features, Bucket: ModelsBucket, Output: ModelsPrefix,
-		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTestRecords}, Writes: []string{RoleModel}},
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTrainRecords, RoleTestRecords}, Writes: []string{RoleModel}},
 	{Name: Predict, Trigger: HTTP},
 	{Name: Dashboard, Trigger: HTTP},
 }

@@ -160,11 +160,13 @@ func TableKey(step string, d time.Time, name string) string {
 	return StepDir(step, d) + name + ext
 }
 
-// TestRecordsKey keeps, with the ML-ready sets, the test rows as records
-// (before encoding): train's replay check and champion comparison read
-// them, and a model's lineage names them, so they live outside the
-// temporary prefix.
-func TestRecordsKey(d time.Time) string { return StepDir(Features, d) + "test_records" + BinaryExt }
+// RecordsKey keeps, with the ML-ready sets, the train or test rows ("train",
+// "test") as records (before encoding): the v2 recipe fits on them, train's
+// replay check and comparisons score them, and a model's lineage names
+// them, so they live outside the temporary prefix.
+func RecordsKey(d time.Time, name string) string {
+	return StepDir(Features, d) + name + "_records" + BinaryExt
+}
 
 // RecipeKey is where a fitting step writes the recipe fitted so far.
 func RecipeKey(step string, d time.Time) string { return StepDir(step, d) + "recipe.json" }

@@ -131,13 +131,20 @@ func (r Reader) optionalSecret(name string) (string, error) {
 // Settings are everything a function is configured with. Secrets a
 // function was not given are empty; what needs one says so when used.
 type Settings struct {
-	Store        Store
-	DatabaseURL  string // secret arrestcast-database-url
-	Socrata      Socrata
-	TrainBudget  time.Duration // TRAIN_BUDGET: train's search budget (0: train's default)
-	ExecTimeout  time.Duration // exec_timeout: the watchdog's limit on one call (0: none)
-	ChampionPoll time.Duration // CHAMPION_POLL: how often predict asks for the champion
-	LogLevel     slog.Level    // LOG_LEVEL: debug, info, warn or error
+	Store       Store
+	DatabaseURL string // secret arrestcast-database-url
+	Socrata     Socrata
+	TrainBudget time.Duration // TRAIN_BUDGET: train's search budget (0: train's default)
+	// TrainRecipes is which recipes train fits (TRAIN_RECIPES): "all"
+	// (the seed's and v2, the best kept) or "seed" (the seed's alone).
+	TrainRecipes string
+	// TrainThresholdMCC (TRAIN_THRESHOLD=mcc) lets v2 answer "arrest" from
+	// the probability that maximises MCC on its validation month, instead
+	// of 0.5 (TRAIN_THRESHOLD=0.5).
+	TrainThresholdMCC bool
+	ExecTimeout       time.Duration // exec_timeout: the watchdog's limit on one call (0: none)
+	ChampionPoll      time.Duration // CHAMPION_POLL: how often predict asks for the champion
+	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn or error
 	// DataFirstMonth is the data's first month (DATA_FIRST_MONTH, YYYY-MM;
 	// "": the portal's): no run or backfill reaches before it.
 	DataFirstMonth string
@@ -178,6 +185,7 @@ func Load(r Reader) (Settings, error) {
 		Socrata:        Socrata{BaseURL: r.Env("SOCRATA_BASE_URL", DefaultSocrataURL), Format: r.Env("SOCRATA_FORMAT", "csv")},
 		Version:        r.Env("CODE_VERSION", Version),
 		DataFirstMonth: r.Env("DATA_FIRST_MONTH", ""),
+		TrainRecipes:   r.Env("TRAIN_RECIPES", "all"),
 	}
 	var errs []error
 	add := func(err error) {
@@ -206,6 +214,16 @@ func Load(r Reader) (Settings, error) {
 		if err := s.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			add(fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
 		}
+	}
+	if s.TrainRecipes != "all" && s.TrainRecipes != "seed" {
+		add(fmt.Errorf("TRAIN_RECIPES=%q: want all or seed", s.TrainRecipes))
+	}
+	switch v := r.Env("TRAIN_THRESHOLD", "0.5"); v {
+	case "0.5":
+	case "mcc":
+		s.TrainThresholdMCC = true
+	default:
+		add(fmt.Errorf("TRAIN_THRESHOLD=%q: want 0.5 or mcc", v))
 	}
 	if s.Socrata.Format != "csv" && s.Socrata.Format != "json" {
 		add(fmt.Errorf("SOCRATA_FORMAT=%q: want csv or json", s.Socrata.Format))

@@ -93,8 +93,13 @@ type Options struct {
 	// ThresholdMCC picks the threshold that maximises MCC on the validation
 	// rows instead of DefaultThreshold.
 	ThresholdMCC bool
-	Seed         uint64
-	Threads      int // 0: the trees' Params.Threads (GOMAXPROCS)
+	// Search, when set, picks the trees' parameters before the fit (train
+	// passes tune.Local): its trials fit every third training row and are
+	// judged by the validation rows' log loss; the parameters it returns
+	// are then fitted on every row.
+	Search  Search
+	Seed    uint64
+	Threads int // 0: the trees' Params.Threads (GOMAXPROCS)
 }
 
 // Fitted is a fitted recipe with its model and how it was fitted.
@@ -116,12 +121,18 @@ type Fitted struct {
 	Trees                int // kept (early stopping)
 	Rounds               int // boosted, the kept and the ones after
 	StoppedAtDeadline    bool
+	Params               gbt.Params // the trees' parameters (the search's, when it ran)
 	Seconds              Timing
 }
 
+// Search picks the trees' parameters given an evaluation of them: eval fits
+// parameters and returns their validation log loss and the trees early
+// stopping kept.
+type Search func(ctx context.Context, eval func(context.Context, gbt.Params) (loss float64, trees int, err error)) (gbt.Params, error)
+
 // Timing is where Fit's time went, in seconds.
 type Timing struct {
-	Encode, Boost, Calibrate, Total float64
+	Encode, Search, Boost, Calibrate, Total float64
 }
 
 // Fit fits v2 on the train rows (enriched records, the label arrest) and
@@ -218,6 +229,12 @@ func Fit(ctx context.Context, train, valid *table.Table, opts Options) (*Fitted,
 	encoded := time.Now()
 
 	y := append(slices.Clip(yT), yV...)
+	if o.Search != nil {
+		if p, err = searchParams(ctx, X, y, nT, o.Search, o.Deadline); err != nil {
+			return nil, err
+		}
+	}
+	searched := time.Now()
 	m, rounds, err := boost(ctx, X, y, nT, p, o.Deadline)
 	if err != nil {
 		return nil, err
@@ -233,7 +250,7 @@ func Fit(ctx context.Context, train, valid *table.Table, opts Options) (*Fitted,
 	}
 	X = nil
 	f := &Fitted{Recipe: rc, Model: m, TrainRows: nT, ValidRows: nV, Trees: m.NumTrees(), Rounds: rounds,
-		StoppedAtDeadline: m.StoppedAtDeadline()}
+		StoppedAtDeadline: m.StoppedAtDeadline(), Params: p}
 	if o.Calibration == "" {
 		rc.Calibration, f.Calibration, err = calibrate.Choose(margin, yV, o.CalibrationFolds, uint32(o.Seed)+1, o.CalibrationGain)
 	} else {
@@ -265,9 +282,48 @@ func Fit(ctx context.Context, train, valid *table.Table, opts Options) (*Fitted,
 		}
 	}
 	end := time.Now()
-	f.Seconds = Timing{Encode: encoded.Sub(start).Seconds(), Boost: boosted.Sub(encoded).Seconds(),
-		Calibrate: end.Sub(boosted).Seconds(), Total: end.Sub(start).Seconds()}
+	f.Seconds = Timing{Encode: encoded.Sub(start).Seconds(), Search: searched.Sub(encoded).Seconds(),
+		Boost: boosted.Sub(searched).Seconds(), Calibrate: end.Sub(boosted).Seconds(), Total: end.Sub(start).Seconds()}
 	return f, nil
+}
+
+// searchParams runs the search on every third training row (the first nT
+// of X) and every validation row: a trial costs about a third of the fit.
+func searchParams(ctx context.Context, X [][]float64, y []uint8, nT int, search Search, deadline time.Time) (gbt.Params, error) {
+	var rows []int
+	for i := 0; i < nT; i += 3 {
+		rows = append(rows, i)
+	}
+	nS := len(rows)
+	for i := nT; i < len(y); i++ {
+		rows = append(rows, i)
+	}
+	Xs := make([][]float64, len(X))
+	for j, c := range X {
+		Xs[j] = make([]float64, len(rows))
+		for k, i := range rows {
+			Xs[j][k] = c[i]
+		}
+	}
+	ys := make([]uint8, len(rows))
+	for k, i := range rows {
+		ys[k] = y[i]
+	}
+	eval := func(ctx context.Context, q gbt.Params) (float64, int, error) {
+		m, _, err := boost(ctx, Xs, ys, nS, q, deadline)
+		if err != nil {
+			return 0, 0, err
+		}
+		return slices.Min(m.ValidationLoss()), m.NumTrees(), nil
+	}
+	p, err := search(ctx, eval)
+	if err != nil {
+		return p, fmt.Errorf("recipe v2: search: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("recipe v2: the search's parameters: %w", err)
+	}
+	return p, nil
 }
 
 // boost fits the trees on rows [0, nT) of X, watching the log loss of the

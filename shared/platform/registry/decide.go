@@ -93,6 +93,20 @@ type Decision struct {
 	// TestSet names the rows both were scored on (e.g. the test split's key),
 	// for the record; the caller fills it in.
 	TestSet string `json:"test_set,omitempty"`
+	// Candidates are the models the run trained, scored on the same rows:
+	// the challenger is the best of them.
+	Candidates []Candidate `json:"candidates,omitempty"`
+}
+
+// Candidate is one model a run trained, and its scores on the rows the
+// run's candidates were compared on.
+type Candidate struct {
+	Recipe    string  `json:"recipe"`
+	Algorithm string  `json:"algorithm"`
+	Scores            // on the comparison rows
+	Brier     float64 `json:"brier"`
+	LogLoss   float64 `json:"log_loss"`
+	Chosen    bool    `json:"chosen,omitempty"`
 }
 
 // Judge applies Decide and records the comparison: championVersion is the

@@ -167,6 +167,15 @@ func Open(ctx context.Context, db DB) (*Registry, error) {
 	return &Registry{db: db}, nil
 }
 
+// Migrations are the registry's embedded schema migrations, in order.
+func Migrations() ([]pg.Migration, error) {
+	sub, err := fs.Sub(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return pg.Migrations(sub)
+}
+
 // Advisory lock keys (two-int form; runs uses 0x41724301 for its steps).
 const (
 	runLockNS     int32 = 0x41724302 // + hashtext(run date/source): Register

@@ -28,13 +28,16 @@ func Run(ctx context.Context, r *runner.Run) error {
 	if err != nil {
 		return err
 	}
-	// The test records go on as they are: train replays the whole
-	// preprocessing on them through the model artifact.
-	records, err := r.Input(chain.RoleTest)
-	if err != nil {
-		return err
+	// The records go on as they are: the v2 recipe fits on the training
+	// ones, and train replays the whole preprocessing on the test ones
+	// through the model artifact.
+	for role, as := range map[string]string{chain.RoleTrain: chain.RoleTrainRecords, chain.RoleTest: chain.RoleTestRecords} {
+		records, err := r.Input(role)
+		if err != nil {
+			return err
+		}
+		r.Pass(as, records)
 	}
-	r.Pass(chain.RoleTestRecords, records)
 	if rc.Encoder, err = recipe.FitEncoder(train); err != nil {
 		return &runner.Permanent{Err: err}
 	}

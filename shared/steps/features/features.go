@@ -2,7 +2,7 @@
 // columns, score the rest by mutual information with arrest on the balanced
 // train set (kNN estimator, k = 3), keep those above 0.05, and write the
 // ML-ready train and test sets (CSV, for people and other tools too), with
-// the test rows as records beside them.
+// the train and test rows as records beside them.
 package features
 
 import (
@@ -86,14 +86,16 @@ func Run(ctx context.Context, r *runner.Run) error {
 	if test, err = test.Keep(keep...); err != nil {
 		return runner.Permanentf("test set: %w", err)
 	}
-	// The test records go on beside the ML-ready sets, where nothing
-	// expires: the model's lineage names them.
-	records, err := r.Input(chain.RoleTestRecords)
-	if err != nil {
-		return err
-	}
-	if _, err := r.Copy(ctx, chain.RoleTestRecords, records, chain.TestRecordsKey(r.Date)); err != nil {
-		return err
+	// The records go on beside the ML-ready sets, where nothing expires: a
+	// model's lineage names them.
+	for role, name := range map[string]string{chain.RoleTrainRecords: "train", chain.RoleTestRecords: "test"} {
+		records, err := r.Input(role)
+		if err != nil {
+			return err
+		}
+		if _, err := r.Copy(ctx, role, records, chain.RecordsKey(r.Date, name)); err != nil {
+			return err
+		}
 	}
 	r.Note("mutual_information", mis)
 	r.Note("dropped_as_correlated", Correlated)

@@ -1,6 +1,6 @@
 // Package split is the chain's split step: drop duplicate rows, split 80/20
 // stratified on arrest (seed 42, scikit-learn's exact rows), fit the fill
-// values on train and apply them to both, drop description.
+// values on train and apply them to both.
 package split
 
 import (
@@ -50,8 +50,8 @@ func Run(ctx context.Context, r *runner.Run) error {
 			idx[k] = distinct[i]
 		}
 	}
-	// date stays until encode: train compares models on the rows a champion never saw.
-	t.Drop(recipe.ColDescription)
+	// date and description stay until encode: train compares models on the
+	// rows a champion never saw, and the v2 recipe reads both.
 	// test is copied out; train is made of t's own columns, reordered in
 	// place: the year is held about 1.2 times, not twice.
 	test := t.Select(testIdx)

@@ -10,9 +10,8 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/data/table"
-	"github.com/arrestcast/arrestcast/shared/ml/metrics"
+	"github.com/arrestcast/arrestcast/shared/ml/gbt"
 	"github.com/arrestcast/arrestcast/shared/model"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/platform/registry"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -25,6 +24,10 @@ type Registrar interface {
 	// generation (a retried train whose manifest was lost): it is not
 	// trained again. A model of an older generation does not count.
 	Registered(ctx context.Context, d time.Time, generation string) (version int, ok bool, err error)
+	// ChampionParams are the current champion's recipe and, when it is
+	// gradient-boosted trees, their parameters (ok false: no champion, or
+	// another algorithm).
+	ChampionParams(ctx context.Context) (recipe string, p gbt.Params, ok bool, err error)
 	// Record registers out's model, whose artifact is at art, judging it
 	// against the champion on the run's raw test records.
 	Record(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, records *table.Table) error
@@ -64,6 +67,26 @@ func (c Champions) Registered(ctx context.Context, d time.Time, generation strin
 	return mod.Version, true, nil
 }
 
+// ChampionParams reads the champion's parameters from the registry.
+func (c Champions) ChampionParams(ctx context.Context) (string, gbt.Params, bool, error) {
+	champ, err := c.Reg.Champion(ctx)
+	if errors.Is(err, registry.ErrNoChampion) {
+		return "", gbt.Params{}, false, nil
+	}
+	if err != nil {
+		return "", gbt.Params{}, false, err
+	}
+	if champ.Algorithm != model.GBT {
+		return champ.Recipe, gbt.Params{}, false, nil
+	}
+	var p gbt.Params
+	if err := json.Unmarshal(champ.Params, &p); err != nil || p.Validate() != nil {
+		// A champion whose parameters do not read is no start: the defaults are.
+		return champ.Recipe, gbt.Params{}, false, nil
+	}
+	return champ.Recipe, p, true, nil
+}
+
 // Record registers out and decides its role.
 func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, records *table.Table) error {
 	ch := out.Chosen
@@ -83,12 +106,13 @@ func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art 
 		Replace: true,
 	}
 	for attempt := 0; ; attempt++ {
-		champVersion, champScores, challenger, rows, err := c.compare(ctx, records, ch.Proba)
+		champVersion, champScores, challenger, rows, err := c.compare(ctx, records, out)
 		if err != nil {
 			return err
 		}
 		d := registry.Judge(challenger, champVersion, champScores)
 		d.TestSet = fmt.Sprintf("%s (%s)", chain.TableKey(chain.Outliers, r.Date, "test"), rows)
+		d.Candidates = out.Compared.candidates(out.Candidates, ch)
 		mod.Decision = &d
 		version, _, err := c.Reg.Register(ctx, mod)
 		if err != nil {
@@ -139,34 +163,29 @@ func Lineage(m *runner.Manifest, prev *runner.Manifest) []registry.Ref {
 	return out
 }
 
-// MinFairRows is the least number of unseen test rows (with both classes)
-// the comparison needs; with fewer, both models are scored on the whole test set.
-const MinFairRows = 500
-
 // compare scores the current champion and the challenger on the same rows
-// of the new run's raw test set: those dated on or after the champion's run
-// date, which the champion never trained on (most older rows were in its
-// training window, which would bias the comparison towards it). proba are
-// the challenger's probabilities on every raw test row, in order.
-func (c Champions) compare(ctx context.Context, records *table.Table, proba []float64) (int, registry.Scores, registry.Scores, string, error) {
-	y, err := recipe.Labels(records)
-	if err != nil {
-		return 0, registry.NoChampion, registry.NoChampion, "", &runner.Permanent{Err: err}
-	}
+// of the new run's raw test records: the rows the candidates were compared
+// on that the champion never trained on (dated on or after its run date;
+// most older rows were in its training window, which would bias the
+// comparison towards it).
+func (c Champions) compare(ctx context.Context, records *table.Table, out *Outcome) (int, registry.Scores, registry.Scores, string, error) {
+	cmp := out.Compared
 	champ, err := c.Reg.Champion(ctx)
 	if errors.Is(err, registry.ErrNoChampion) {
-		s, err := scores(y, allRows(len(y)), proba)
-		return 0, registry.NoChampion, s, fmt.Sprintf("all %d rows", len(y)), err
+		return 0, registry.NoChampion, cmp.score(out.Chosen).Scores, cmp.What, nil
 	}
 	if err != nil {
 		return 0, registry.NoChampion, registry.NoChampion, "", err
 	}
-	rows, what := UnseenRows(records, y, champ.RunDate)
+	rows, what := cmp.Rows, cmp.What
+	if champ.RunDate.After(cmp.Since) {
+		rows, what = UnseenRows(records, cmp.Y, champ.RunDate)
+	}
 	sub := make([]float64, len(rows))
 	for k, i := range rows {
-		sub[k] = proba[i]
+		sub[k] = out.Chosen.Proba[i]
 	}
-	challenger, err := scores(y, rows, sub)
+	challenger, err := scoreRows(cmp.Y, rows, sub)
 	if err != nil {
 		return 0, registry.NoChampion, registry.NoChampion, "", runner.Permanentf("score challenger: %w", err)
 	}
@@ -176,55 +195,15 @@ func (c Champions) compare(ctx context.Context, records *table.Table, proba []fl
 			return 0, registry.NoChampion, registry.NoChampion, "", err
 		}
 		// An unreadable champion is not scored: Judge keeps it.
-		return champ.Version, registry.NoChampion, challenger, what, nil
+		return champ.Version, registry.NoChampion, challenger.Scores, what, nil
 	}
 	cp, err := p.PredictTable(records.Select(rows))
 	if err != nil {
-		return champ.Version, registry.NoChampion, challenger, what, nil
+		return champ.Version, registry.NoChampion, challenger.Scores, what, nil
 	}
-	cs, err := scores(y, rows, cp)
+	cs, err := scoreRows(cmp.Y, rows, cp)
 	if err != nil {
-		return champ.Version, registry.NoChampion, challenger, what, nil
+		return champ.Version, registry.NoChampion, challenger.Scores, what, nil
 	}
-	return champ.Version, cs, challenger, what, nil
-}
-
-// scores are ROC-AUC and average precision of p on the rows of y.
-func scores(y []uint8, rows []int, p []float64) (registry.Scores, error) {
-	ys := make([]uint8, len(rows))
-	for k, i := range rows {
-		ys[k] = y[i]
-	}
-	auc, err := metrics.ROCAUC(ys, p)
-	if err != nil {
-		return registry.NoChampion, err
-	}
-	ap, err := metrics.AveragePrecision(ys, p)
-	return registry.Scores{ROCAUC: auc, AveragePrecision: ap}, err
-}
-
-func allRows(n int) []int {
-	all := make([]int, n)
-	for i := range all {
-		all[i] = i
-	}
-	return all
-}
-
-// UnseenRows returns the rows dated on or after since, or every row when
-// they are too few (or of one class) to compare on.
-func UnseenRows(t *table.Table, y []uint8, since time.Time) ([]int, string) {
-	dates := t.Col(recipe.ColDate)
-	if dates == nil || dates.Kind != table.Time {
-		return allRows(len(y)), fmt.Sprintf("all %d rows: no dates", len(y))
-	}
-	rows := table.RowsDated(dates, since, time.Time{})
-	pos := 0
-	for _, i := range rows {
-		pos += int(y[i])
-	}
-	if len(rows) < MinFairRows || pos == 0 || pos == len(rows) {
-		return allRows(len(y)), fmt.Sprintf("all %d rows: only %d dated from %s", len(y), len(rows), chain.Day(since))
-	}
-	return rows, fmt.Sprintf("%d rows dated from %s, unseen by the champion", len(rows), chain.Day(since))
+	return champ.Version, cs.Scores, challenger.Scores, what, nil
 }

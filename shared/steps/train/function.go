@@ -21,7 +21,9 @@ func FromDeps(ctx context.Context, d *faas.Deps) (runner.Step, error) {
 	if err != nil {
 		return runner.Step{}, err
 	}
-	return New(Options{Budget: d.Settings().TrainBudget, Limit: d.Settings().ExecTimeout, Registrar: c}), nil
+	s := d.Settings()
+	return New(Options{Budget: s.TrainBudget, Limit: s.ExecTimeout, SeedOnly: s.TrainRecipes == "seed",
+		ThresholdMCC: s.TrainThresholdMCC, Registrar: c}), nil
 }
 
 func champions(ctx context.Context, d *faas.Deps) (Champions, error) {
