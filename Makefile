@@ -8,6 +8,8 @@ MINIO     := $(BIN)/minio
 MINIO_MOD := github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 DEV       := $(CURDIR)/.dev
 FN        ?=
+AS_OF     ?=
+CRIMES    ?=
 export GOFLAGS := -buildvcs=false
 
 # The conformance tests against the real OpenFaaS tools (faas-cli, of-watchdog: FAAS_CLI / OF_WATCHDOG,
@@ -87,8 +89,9 @@ up: ## deploy to OpenFaaS: faas-cli up -f stack.yml
 	@command -v faas-cli >/dev/null || { echo "faas-cli is not installed: see faasd/README.md (or run 'make dev' for the local stack)"; exit 1; }
 	faas-cli up -f stack.yml
 
-dev: minio postgres ## start the local stack (MinIO, PostgreSQL, Socrata stand-in, gateway, functions) in the background
-	$(GO) run ./cmd/devstack up
+dev: minio postgres ## start the local stack (MinIO, PostgreSQL, Socrata stand-in, gateway, functions) in the background; CRIMES=FILE as for demo
+	@if [ -n "$(CRIMES)" ] && [ ! -f "$(CRIMES)" ]; then echo "CRIMES=$(CRIMES): no such file"; exit 2; fi
+	$(if $(CRIMES),SOCRATA_CRIMES=$(abspath $(CRIMES))) $(GO) run ./cmd/devstack up
 
 dev-down: ## stop the local stack
 	$(GO) run ./cmd/devstack down
@@ -102,12 +105,13 @@ logs: ## a function's logs: make logs FN=train (faas-cli logs when deployed)
 	 elif command -v faas-cli >/dev/null; then faas-cli logs $(FN); \
 	 else echo "no local stack running and faas-cli is not installed"; exit 1; fi
 
-invoke: ## call a function as the cron-connector does: make invoke FN=download
-	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
-	$(GO) run ./cmd/devstack invoke $(FN)
+invoke: ## call a function as the cron-connector does: make invoke FN=download; AS_OF=YYYY-MM-DD runs that date (or BODY='{...}')
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<function> [AS_OF=YYYY-MM-DD]"; exit 2; }
+	$(if $(AS_OF),BODY='{"as_of":"$(AS_OF)"}') $(GO) run ./cmd/devstack invoke $(FN)
 
-demo: minio postgres ## the whole system on the bundled 2017 data
-	$(GO) run ./cmd/devstack demo
+demo: minio postgres ## the whole system on the bundled 2017 data; CRIMES=FILE serves another portal export (CSV, plain or .gz, any years)
+	@if [ -n "$(CRIMES)" ] && [ ! -f "$(CRIMES)" ]; then echo "CRIMES=$(CRIMES): no such file"; exit 2; fi
+	$(if $(CRIMES),SOCRATA_CRIMES=$(abspath $(CRIMES))) $(GO) run ./cmd/devstack demo
 
 bench: ## benchmarks vs the Python reference; writes bench/results.md
 	$(GO) run ./cmd/bench

@@ -7,7 +7,8 @@
 # Re-running it is safe: existing services are kept, secrets are set again.
 # Needs: REGISTRY (where `faas-cli up` pushes images; faasd always pulls); optional:
 # the Socrata app token in /var/lib/faasd/arrestcast/socrata-app-token (or SOCRATA_APP_TOKEN
-# in the environment), GIT_COMMIT (default: the repository's commit). faas-cli >= 0.17.2.
+# in the environment), the monitor's alert webhook in .../alert-webhook-url (or ALERT_WEBHOOK_URL),
+# GIT_COMMIT (default: the repository's commit). faas-cli >= 0.17.2.
 # Run from the repository root: sudo REGISTRY=ghcr.io/you faasd/install.sh
 # No secret is ever put on a command line (ps shows those to every user): values reach
 # faas-cli and curl on stdin, written by bash's own printf, and the compose file is
@@ -40,6 +41,11 @@ TOKEN=$(gen pipeline-token)
 SOCRATA=${SOCRATA_APP_TOKEN:-}
 if [ -z "$SOCRATA" ] && [ -s "$STATE/socrata-app-token" ]; then
   SOCRATA=$(< "$STATE/socrata-app-token")
+fi
+# The monitor's alert webhook (optional): ALERT_WEBHOOK_URL, else the file $STATE/alert-webhook-url.
+ALERT=${ALERT_WEBHOOK_URL:-}
+if [ -z "$ALERT" ] && [ -s "$STATE/alert-webhook-url" ]; then
+  ALERT=$(< "$STATE/alert-webhook-url")
 fi
 
 # The services with their placeholders filled in, without the file's header comment.
@@ -86,9 +92,10 @@ secret arrestcast-minio-secret-key "$MINIO_PASS"
 secret arrestcast-database-url "postgres://arrestcast:$PG_PASS@postgres:5432/arrestcast?sslmode=disable"
 secret arrestcast-pipeline-token "$TOKEN"
 secret arrestcast-socrata-app-token "$SOCRATA"
+secret arrestcast-alert-webhook-url "$ALERT"
 have=$(faas-cli secret list)
 for name in arrestcast-minio-access-key arrestcast-minio-secret-key arrestcast-database-url \
-            arrestcast-pipeline-token arrestcast-socrata-app-token; do
+            arrestcast-pipeline-token arrestcast-socrata-app-token arrestcast-alert-webhook-url; do
   grep -qx "$name" <<<"$have" || { echo "secret $name was not created (see faas-cli's answer above)"; exit 1; }
 done
 

@@ -228,7 +228,8 @@ func TestInstallKeepsSecretsOffCommandLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	const socrata = "socrata-Tk-92x"
-	in.run("SOCRATA_APP_TOKEN=" + socrata)
+	const hook = "https://hooks.example/services/T0/B0/alert-xyz"
+	in.run("SOCRATA_APP_TOKEN="+socrata, "ALERT_WEBHOOK_URL="+hook)
 
 	pgPass, token := in.state("postgres-password"), in.state("pipeline-token")
 	dbURL := "postgres://arrestcast:" + pgPass + "@postgres:5432/arrestcast?sslmode=disable"
@@ -238,6 +239,7 @@ func TestInstallKeepsSecretsOffCommandLines(t *testing.T) {
 		"arrestcast-database-url":      dbURL,
 		"arrestcast-pipeline-token":    token,
 		"arrestcast-socrata-app-token": socrata,
+		"arrestcast-alert-webhook-url": hook,
 	}
 	checkSecrets := func(run string) {
 		t.Helper()
@@ -250,7 +252,7 @@ func TestInstallKeepsSecretsOffCommandLines(t *testing.T) {
 		}
 	}
 	checkSecrets("first run")
-	secretValues := []string{admin, minioPass, pgPass, token, socrata, dbURL}
+	secretValues := []string{admin, minioPass, pgPass, token, socrata, dbURL, hook}
 	checkArgv := func(run string) {
 		t.Helper()
 		argvs := in.argvs()
@@ -314,6 +316,7 @@ func TestInstallKeepsSecretsOffCommandLines(t *testing.T) {
 		}
 		in.run()
 		want["arrestcast-socrata-app-token"] = run.socrata
+		want["arrestcast-alert-webhook-url"] = "\n" // not given again: set to nothing
 		checkSecrets(run.name)
 		checkArgv(run.name)
 		if err := os.Remove(tokenFile); err != nil && !os.IsNotExist(err) {

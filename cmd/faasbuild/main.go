@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -68,13 +67,8 @@ func run(ctx context.Context, cmd string, only []string, stackFile, templates, o
 	if !online {
 		env["GOPROXY"] = "off"
 		if cmd == "verify" {
-			// The offline builds read every module of go.sum from the cache:
-			// fill it once (a no-op when it is full), as a fresh machine has
-			// only what earlier commands happened to need.
-			dl := exec.CommandContext(ctx, "go", "mod", "download")
-			dl.Stdout, dl.Stderr = os.Stderr, os.Stderr
-			if err := dl.Run(); err != nil {
-				return fmt.Errorf("fill the module cache (go mod download): %w", err)
+			if err := faasbuild.FillModuleCache(ctx, filepath.Dir(stackFile)); err != nil {
+				return err
 			}
 		}
 	}

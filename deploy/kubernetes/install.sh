@@ -35,6 +35,8 @@ gen arrestcast-postgres-password
 [ -s $K/secrets/arrestcast-database-url ] ||
   printf 'postgres://arrestcast:%s@postgres:5432/arrestcast?sslmode=disable' "$(cat $K/secrets/arrestcast-postgres-password)" > $K/secrets/arrestcast-database-url
 [ -e $K/secrets/arrestcast-socrata-app-token ] || printf '%s' "${SOCRATA_APP_TOKEN:-}" > $K/secrets/arrestcast-socrata-app-token
+# The monitor's alert webhook (optional: empty, no alerts).
+[ -e $K/secrets/arrestcast-alert-webhook-url ] || printf '%s' "${ALERT_WEBHOOK_URL:-}" > $K/secrets/arrestcast-alert-webhook-url
 kubectl apply -k $K
 kubectl -n openfaas-fn rollout status deploy/minio --timeout=5m
 kubectl -n openfaas-fn rollout status statefulset/postgres --timeout=5m

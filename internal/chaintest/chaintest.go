@@ -46,6 +46,7 @@ import (
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
 	"github.com/arrestcast/arrestcast/shared/steps/download"
+	"github.com/arrestcast/arrestcast/shared/steps/monitor"
 	"github.com/arrestcast/arrestcast/shared/steps/train"
 )
 
@@ -219,6 +220,7 @@ type Fixture struct {
 	Pool      *pgxpool.Pool
 	Tracker   *runs.Tracker
 	Reg       *registry.Registry
+	Reports   *monitor.Reports // the monitor's history
 	Standin   *standin.Server
 	Portal    *httptest.Server
 	Env       *runner.Env
@@ -281,6 +283,9 @@ func New(t *testing.T, o Options) *Fixture {
 	if f.Reg, err = registry.Open(ctx, f.Pool); err != nil {
 		t.Fatal(err)
 	}
+	if f.Reports, err = monitor.OpenReports(ctx, f.Pool); err != nil {
+		t.Fatal(err)
+	}
 
 	stations, err := os.ReadFile(StationsFile)
 	if err != nil {
@@ -323,10 +328,16 @@ func (f *Fixture) TrainOptions() train.Options {
 	return train.Options{Budget: TrainBudget, Seed: 1, Registrar: train.Champions{Reg: f.Reg, Store: f.Store}}
 }
 
+// MonitorOptions are the monitor's options in the fixture: the registry's
+// champions and the history, no alerts.
+func (f *Fixture) MonitorOptions() monitor.Options {
+	return monitor.Options{Champions: f.Reg, Reports: f.Reports}
+}
+
 // Build makes the chain's steps with train's options o, and each step's
 // function over the fixture's Env.
 func (f *Fixture) Build(o train.Options) {
-	f.Steps = steps.All(steps.Options{Source: f.Source, Train: o})
+	f.Steps = steps.All(steps.Options{Source: f.Source, Train: o, Monitor: f.MonitorOptions()})
 	f.Functions = map[string]*runner.Function{}
 	for _, s := range f.Steps {
 		d := faas.NewDeps(s.Name, config.Reader{SecretsDir: f.Secrets, Getenv: f.getenv})

@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
+	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
 // DemoOptions configure Demo.
@@ -30,11 +31,16 @@ type DemoOptions struct {
 	// Until is the last step to wait for (default train). While functions
 	// are missing the demo runs the chain as far as it is deployed, then stops.
 	Until string
+	// MonitorWait bounds the wait for the monitor's report on the month the
+	// first model never saw (default 60 s).
+	MonitorWait time.Duration
 }
 
-// The demo's two monthly runs: the first learns from January–November 2017,
-// the second adds December 2017 (the only new month) and pits a challenger
-// against the champion.
+// The demo's two monthly runs on the bundled 2017 export: the first learns
+// from January–November 2017, the second adds December 2017 (the only new
+// month) and pits a challenger against the champion. On another export
+// (make demo CRIMES=FILE) they are the same two runs around its newest
+// complete month (PlanDemo).
 const (
 	DemoFirstRun  = "2017-12-01"
 	DemoSecondRun = "2018-01-01"
@@ -46,7 +52,8 @@ type DemoSummary struct {
 	Gateway     string           `json:"gateway"`
 	Runs        []Run            `json:"runs"`
 	Decision    DemoDecision     `json:"decision"`
-	Model       json.RawMessage  `json:"model"` // GET /function/predict
+	Model       json.RawMessage  `json:"model"`             // GET /function/predict
+	Monitor     json.RawMessage  `json:"monitor,omitempty"` // GET /function/monitor?month=… on the newest month
 	Predictions []DemoPrediction `json:"predictions"`
 	Finished    time.Time        `json:"finished"`
 }
@@ -137,7 +144,7 @@ func Demo(ctx context.Context, c *Config, o DemoOptions) error {
 	}
 	sum, err := RunDemo(ctx, NewClient(c), o, DemoFiles{
 		TrainLog: c.Path("logs", "train.log"),
-		Crimes:   filepath.Join(c.Root, "data", "chicago", "crimes_2017.csv.gz"),
+		Crimes:   CrimesFile(c),
 		Summary:  c.Path("demo-summary.json"),
 	})
 	if err != nil {
@@ -148,15 +155,23 @@ func Demo(ctx context.Context, c *Config, o DemoOptions) error {
 	}
 	example, _ := json.Marshal(sum.Predictions[0].Request)
 	shellQuoted := strings.ReplaceAll(string(example), "'", `'\''`)
+	next := ""
+	if len(sum.Runs) == 2 {
+		if d, err := chain.ParseRunDate(sum.Runs[1].RunDate); err == nil {
+			next = chain.Day(d.AddDate(0, 1, 0))
+		}
+	}
 	fmt.Fprintf(out, `
 The summary is in %s. The stack keeps running:
   curl -s %[2]s/function/predict                  # the champion: version, training date, metrics, features
   curl -s %[2]s/function/predict -H 'Content-Type: application/json' -d '%[4]s'
+  curl -s %[2]s/function/monitor                  # the monitor's history, newest month first (?month=YYYY-MM: one report)
   curl -s %[2]s/system/functions -u admin:$(cat %[3]s)
-  make status                                     # every run's steps
+  make invoke FN=download AS_OF=%[5]s         # the next monthly run (any run date, e.g. a backfilled month)
+  make status                                     # every run's steps, the monitor's newest verdict
   make logs FN=train                              # a function's log
   make dev-down                                   # stop everything
-`, c.Path("demo-summary.json"), c.GatewayURL, c.Path("secrets", SecretBasicAuthPassword), shellQuoted)
+`, c.Path("demo-summary.json"), c.GatewayURL, c.Path("secrets", SecretBasicAuthPassword), shellQuoted, next)
 	return nil
 }
 
@@ -185,17 +200,24 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 		o.Until = "train"
 	}
 	sum := &DemoSummary{Gateway: cl.Gateway}
+	plan, err := PlanDemo(files.Crimes)
+	if err != nil {
+		return nil, err
+	}
+	first, second := chain.Day(plan.First), chain.Day(plan.Second)
+	fmt.Fprintf(out, "\n== The data: %s, %d crimes from %s to %s; the runs of %s and %s\n", files.Crimes, plan.Rows,
+		plan.From.Format(time.DateOnly), plan.To.Format(time.DateOnly), first, second)
 
 	fmt.Fprintln(out, "\n== setup: buckets, lifecycle rule, bucket notifications (POST /function/setup)")
 	if _, err := mustCall(ctx, cl, out, http.MethodPost, "setup", nil); err != nil {
 		return nil, err
 	}
 
-	fmt.Fprintf(out, "\n== First monthly run, as the cron would fire it on %s: the 365 days before (POST /function/download {\"as_of\":%q})\n", DemoFirstRun, DemoFirstRun)
-	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, DemoFirstRun))); err != nil {
+	fmt.Fprintf(out, "\n== First monthly run, as the cron would fire it on %s: the 365 days before (POST /function/download {\"as_of\":%q})\n", first, first)
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, first))); err != nil {
 		return nil, err
 	}
-	run1, err := waitRun(ctx, o, out, DemoFirstRun)
+	run1, err := waitRun(ctx, o, out, first)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +232,12 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 	}
 	fmt.Fprintf(out, "champion registered: %s\n", describeModel(before))
 
-	fmt.Fprintf(out, "\n== Next monthly run on %s: only December 2017 is new (POST /function/download {\"as_of\":%q})\n", DemoSecondRun, DemoSecondRun)
+	fmt.Fprintf(out, "\n== Next monthly run on %s: only %s is new (POST /function/download {\"as_of\":%q})\n", second, plan.Month.Format("January 2006"), second)
 	mark := logSize(files.TrainLog)
-	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, DemoSecondRun))); err != nil {
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, second))); err != nil {
 		return nil, err
 	}
-	run2, err := waitRun(ctx, o, out, DemoSecondRun)
+	run2, err := waitRun(ctx, o, out, second)
 	if err != nil {
 		return nil, err
 	}
@@ -245,8 +267,10 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 		fmt.Fprintf(out, "  train: %s\n", l)
 	}
 
-	fmt.Fprintln(out, "\n== Three predictions on real 2017 records (POST /function/predict, the portal's JSON form)")
-	records, err := DemoRecords(files.Crimes)
+	sum.Monitor = waitMonitor(ctx, cl, o, out, plan.Month)
+
+	fmt.Fprintf(out, "\n== Three predictions on real records of %s (POST /function/predict, the portal's JSON form)\n", plan.Month.Format("January 2006"))
+	records, err := DemoRecordsIn(files.Crimes, plan.Month)
 	if err != nil {
 		return nil, err
 	}
@@ -519,20 +543,26 @@ type DemoRecord struct {
 	Arrested bool
 }
 
-// DemoRecords picks three real December 2017 records with coordinates from
-// the bundled export, in the portal's snake_case JSON form: a narcotics case
-// (usually an arrest), a theft without arrest, and a domestic battery.
+// DemoRecords picks three real records with coordinates of the newest
+// complete month of an export (December 2017 in the bundled one), in the
+// portal's snake_case JSON form: a narcotics case (usually an arrest), a
+// theft without arrest, and a domestic battery.
 func DemoRecords(path string) ([]DemoRecord, error) {
-	f, err := os.Open(path)
+	plan, err := PlanDemo(path)
+	if err != nil {
+		return nil, err
+	}
+	return DemoRecordsIn(path, plan.Month)
+}
+
+// DemoRecordsIn is DemoRecords from month m.
+func DemoRecordsIn(path string, m chain.Month) ([]DemoRecord, error) {
+	rc, err := openExport(path)
 	if err != nil {
 		return nil, fmt.Errorf("demo records: %w", err)
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("demo records: %w", err)
-	}
-	r := csv.NewReader(gz)
+	defer rc.Close()
+	r := csv.NewReader(rc)
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
@@ -564,7 +594,7 @@ func DemoRecords(path string) ([]DemoRecord, error) {
 		if err != nil {
 			return nil, fmt.Errorf("demo records: %w", err)
 		}
-		if !strings.HasPrefix(row[col["date"]], "12/") || row[col["x_coordinate"]] == "" {
+		if d, err := crime.ParseDate(row[col["date"]]); err != nil || chain.MonthOf(table.Wall(d)) != m || row[col["x_coordinate"]] == "" {
 			continue
 		}
 		arrest, domestic := row[col["arrest"]] == "true", row[col["domestic"]] == "true"
@@ -585,7 +615,7 @@ func DemoRecords(path string) ([]DemoRecord, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("demo records: no December 2017 record with coordinates")
+		return nil, fmt.Errorf("demo records: no record of %s with coordinates", m)
 	}
 	return out, nil
 }
@@ -691,10 +721,11 @@ func printSummary(out io.Writer, s *DemoSummary) {
 		return
 	}
 	fmt.Fprintf(out, "model (GET /function/predict): %s\n", describeModel(s.Model))
+	second := s.Runs[len(s.Runs)-1].RunDate
 	if s.Decision.Promoted {
-		fmt.Fprintf(out, "decision on %s: challenger promoted (%s -> %s)\n", DemoSecondRun, s.Decision.ChampionBefore, s.Decision.ChampionAfter)
+		fmt.Fprintf(out, "decision on %s: challenger promoted (%s -> %s)\n", second, s.Decision.ChampionBefore, s.Decision.ChampionAfter)
 	} else {
-		fmt.Fprintf(out, "decision on %s: champion %s kept\n", DemoSecondRun, s.Decision.ChampionBefore)
+		fmt.Fprintf(out, "decision on %s: champion %s kept\n", second, s.Decision.ChampionBefore)
 	}
 	for _, p := range s.Predictions {
 		prob := "?"

@@ -137,6 +137,37 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	// The monitor, started by MinIO on each download manifest beside merge,
+	// reported December 2017 with v1 (which never saw it), once; the run is
+	// done however the monitor fares.
+	var report struct {
+		Report struct {
+			Month, Verdict string
+			Model          struct{ Version int }
+			Scored         int64
+			Realized       *struct {
+				ROCAUC *float64 `json:"roc_auc"`
+			}
+		}
+		Revisions []json.RawMessage
+	}
+	waitFor(t, 2*time.Minute, "the monitor's report on 2017-12", func() bool {
+		a, err := cl.Call(ctx, http.MethodGet, "monitor?month=2017-12", nil)
+		return err == nil && a.Status == 200 && json.Unmarshal(a.Body, &report) == nil
+	})
+	if r := report.Report; r.Month != "2017-12" || r.Model.Version != v1 || r.Scored == 0 || r.Realized == nil || r.Realized.ROCAUC == nil || len(report.Revisions) != 1 {
+		t.Errorf("monitor's report: %+v (%d revisions)", r, len(report.Revisions))
+	}
+	after, err := status.Status(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range after {
+		if st, ok := r.Step("monitor"); !ok || st.Status != "done" || r.Status != "done" {
+			t.Errorf("run %s (%s): monitor %+v", r.RunDate, r.Status, st)
+		}
+	}
+
 	// Every manifest of both runs is in the bucket (checked through the tracker's outputs above) and
 	// predict serves the champion on a raw record.
 	a := call("predict", `{"date":"2017-12-04T13:00:00","primary_type":"NARCOTICS","iucr":"2027",

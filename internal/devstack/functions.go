@@ -127,7 +127,8 @@ func SecretValues(c *Config, databaseURL string) map[string]string {
 		config.SecretMinIOSecretKey: c.MinIOPassword,
 		config.SecretDatabaseURL:    databaseURL,
 		config.SecretPipelineToken:  c.PipelineToken,
-		config.SecretSocrataToken:   "", // the stand-in needs none
+		config.SecretSocrataToken:   "",                             // the stand-in needs none
+		config.SecretAlertWebhook:   c.Get("ALERT_WEBHOOK_URL", ""), // empty: no alerts
 		SecretBasicAuthUser:         AdminUser,
 	}
 }

@@ -127,8 +127,9 @@ func BuildStandin(ctx context.Context, c *Config) error {
 	return nil
 }
 
-// standinProc serves the bundled 2017 crimes and the police stations on
-// SOCRATA_ADDRESS; it loads the year before listening.
+// standinProc serves the crimes of SOCRATA_CRIMES (make demo CRIMES=FILE;
+// default the bundled 2017 year) and the police stations on
+// SOCRATA_ADDRESS; it loads them before listening.
 func standinProc(c *Config) Proc {
 	addrFile := c.Path("socrata.addr")
 	return Proc{

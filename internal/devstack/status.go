@@ -253,13 +253,15 @@ func procStateWord(p ProcState, deployed bool) string {
 
 // StatusOptions configure Status.
 type StatusOptions struct {
-	Runs    int       // newest finished runs to show (default 5)
-	Tracker RunStatus // default: RunsStatus on the stack's database
+	Runs    int           // newest finished runs to show (default 5)
+	Tracker RunStatus     // default: RunsStatus on the stack's database
+	Monitor MonitorStatus // default: MonitorReports on the stack's database
 }
 
 // Status is `make status`: the stack's processes, then every unfinished or
 // failed run and the newest finished ones, read from PostgreSQL however it
-// was (re)started. It fails when PostgreSQL does not answer.
+// was (re)started, then the monitor's verdict on its newest month. It fails
+// when PostgreSQL does not answer.
 func Status(ctx context.Context, c *Config, out io.Writer, o StatusOptions) error {
 	if o.Runs <= 0 {
 		o.Runs = 5
@@ -272,18 +274,34 @@ func Status(ctx context.Context, c *Config, out io.Writer, o StatusOptions) erro
 	ds, _ := ReadDaemonState(c)
 	PrintStack(ctx, out, c, st, ds)
 	fmt.Fprintln(out)
+	var url string
+	var urlErr error
+	if o.Tracker == nil || o.Monitor == nil {
+		url, urlErr = ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
+	}
 	if o.Tracker == nil {
-		url, err := ReadSecret(c.Path("secrets"), config.SecretDatabaseURL)
-		if err != nil {
-			return err
+		if urlErr != nil {
+			return urlErr
 		}
 		o.Tracker = RunsStatus{URL: url}
+	}
+	if o.Monitor == nil && urlErr == nil {
+		o.Monitor = MonitorReports{URL: url}
 	}
 	all, err := o.Tracker.Status(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("run status: postgres on 127.0.0.1:%d does not answer: %w", c.PostgresPort, err)
 	}
 	PrintRunSelection(out, all, o.Runs)
+	if o.Monitor == nil {
+		return nil
+	}
+	latest, err := o.Monitor.Latest(ctx)
+	if err != nil {
+		fmt.Fprintf(out, "monitor: %v\n", err)
+		return nil
+	}
+	fmt.Fprintln(out, MonitorLine(latest))
 	return nil
 }
 

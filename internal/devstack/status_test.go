@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arrestcast/arrestcast/shared/steps/monitor"
 )
 
 type fakeRuns []Run
@@ -64,4 +66,25 @@ func TestStatusShowsStuckRunsFirst(t *testing.T) {
 	if strings.Contains(s, "run 2018-10-01") || !strings.Contains(s, "run 2018-11-01: done") {
 		t.Errorf("-runs 2 shows the 2 newest finished runs:\n%s", s)
 	}
+
+	// The monitor's line: its newest month's verdict and alerts.
+	auc, test := 0.861, 0.912
+	latest := &monitor.Summary{Month: "2018-11", ModelVersion: 4, Verdict: "alert", Volume: 6903, WorstField: "primary_type",
+		TestROCAUC: &test, Realized: &monitor.Realized{ROCAUC: &auc}, ComputedAt: time.Now(),
+		Alerts: []monitor.Note{{Kind: "volume", Message: "6903 records, 30% of the usual 23010 (median of 6 months)"}}}
+	out.Reset()
+	if err := Status(t.Context(), c, &out, StatusOptions{Runs: 2, Tracker: all, Monitor: monitorFunc(func() *monitor.Summary { return latest })}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "monitor: 2018-11 ALERT (model v4, 6903 records, ROC-AUC 0.861 vs test 0.912, worst field primary_type") ||
+		!strings.Contains(s, "\n  volume: 6903 records, 30% of the usual") {
+		t.Errorf("monitor line:\n%s", s)
+	}
+	if got := MonitorLine(nil); !strings.HasPrefix(got, "monitor: no report yet") {
+		t.Errorf("before any report: %q", got)
+	}
 }
+
+type monitorFunc func() *monitor.Summary
+
+func (f monitorFunc) Latest(context.Context) (*monitor.Summary, error) { return f(), nil }

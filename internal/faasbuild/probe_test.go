@@ -64,6 +64,9 @@ func TestMain(m *testing.M) {
 func probeBinary(tb testing.TB) (bin, commit string) {
 	tb.Helper()
 	probe.once.Do(func() {
+		if probe.err = FillModuleCache(context.Background(), repo.Path(".")); probe.err != nil {
+			return
+		}
 		probe.tmp, probe.err = os.MkdirTemp("", "faasbuild-probe-")
 		if probe.err != nil {
 			return

@@ -43,15 +43,15 @@ func deps(t *testing.T, fn string, test bool) []string {
 // function must not link it).
 var only = map[string][]string{
 	"shared/platform/socrata":  {"download"},
-	"shared/ml/gbt":            {"train", "predict"},
-	"shared/ml/linear":         {"train", "predict"},
+	"shared/ml/gbt":            {"train", "predict", "monitor"}, // the monitor scores months through the artifact
+	"shared/ml/linear":         {"train", "predict", "monitor"},
 	"shared/ml/tune":           {"train"},
 	"shared/ml/sample":         {"balance"},
 	"shared/ml/knn":            {"balance", "features"},
 	"shared/ml/mi":             {"features"},
-	"shared/model":             {"train", "predict"},
-	"shared/platform/registry": {"train", "predict", "dashboard"},
-	"shared/runner":            {"download", "merge", "enrich", "split", "outliers", "encode", "scale", "balance", "features", "train"},
+	"shared/model":             {"train", "predict", "monitor"},
+	"shared/platform/registry": {"train", "predict", "dashboard", "monitor"},
+	"shared/runner":            {"download", "merge", "enrich", "split", "outliers", "encode", "scale", "balance", "features", "train", "monitor"},
 }
 
 func TestFunctionsLinkOnlyTheirOwnStep(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/arrestcast/arrestcast/shared/steps/enrich"
 	"github.com/arrestcast/arrestcast/shared/steps/features"
 	"github.com/arrestcast/arrestcast/shared/steps/merge"
+	"github.com/arrestcast/arrestcast/shared/steps/monitor"
 	"github.com/arrestcast/arrestcast/shared/steps/outliers"
 	"github.com/arrestcast/arrestcast/shared/steps/scale"
 	"github.com/arrestcast/arrestcast/shared/steps/split"
@@ -26,12 +27,13 @@ type Options struct {
 	Source   download.Source
 	Download download.Options
 	Train    train.Options
+	Monitor  monitor.Options
 }
 
 // All are the chain's run steps (chain.RunSteps), in order.
 func All(o Options) []runner.Step {
 	steps := []runner.Step{download.New(o.Source, o.Download), merge.Step, enrich.Step, split.Step, outliers.Step,
-		encode.Step, scale.Step, balance.Step, features.Step, train.New(o.Train)}
+		encode.Step, scale.Step, balance.Step, features.Step, train.New(o.Train), monitor.New(o.Monitor)}
 	want := chain.RunSteps()
 	if len(want) != len(steps) {
 		panic(fmt.Sprintf("steps: %d steps, the chain table has %d", len(steps), len(want)))

@@ -45,7 +45,9 @@ func TestModelQuality2017(t *testing.T) {
 	err = runner.RunAll(ctx, env, steps, date, "", "", nil, func(step string, res runner.Result, took time.Duration) {
 		if m := res.Manifest; m != nil {
 			t.Logf("%-9s rows %7d -> %7d  %.2fs", step, m.RowsIn, m.RowsOut, took.Seconds())
-			trained = m
+			if step == chain.Train {
+				trained = m
+			}
 		}
 	})
 	if err != nil {

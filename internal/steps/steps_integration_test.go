@@ -339,7 +339,8 @@ func TestStoreDownMidStep(t *testing.T) {
 	tripAt := map[string][]int{
 		"download": {3}, "merge": {2}, "enrich": {2}, "split": {2}, "outliers": {3},
 		"encode": {1}, "scale": {3}, "balance": {1}, "features": {2},
-		"train": {1, 2}, // before the artifact, then after registering, before the manifest
+		"train":   {1, 3}, // before the artifact, then after registering, before the manifest (the profile is Put 2)
+		"monitor": {1, 2}, // before the report, then before the manifest
 	}
 	for _, step := range chaintest.RunSteps() {
 		t.Run(step, func(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	Balance   = "balance"
 	Features  = "features"
 	Train     = "train"
+	Monitor   = "monitor"
 	Predict   = "predict"
 	Dashboard = "dashboard"
 )
@@ -40,19 +41,21 @@ const (
 // started it for its inputs by role, and every role it does not write
 // itself travels on in its own manifest (see runner.Manifest.Forward).
 const (
-	RoleCrimes       = "crimes"        // one month of crimes as downloaded (CSV, one per month)
-	RoleCrimeRejects = "crime_rejects" // records of a month the decoder refused
-	RoleStations     = "stations"      // the police stations as downloaded (CSV)
-	RoleWindow       = "window"        // the 365-day window (CSV)
-	RoleEnriched     = "enriched"      // the window with station and time features (CSV)
-	RoleUnplaced     = "unplaced"      // records enrich could not place (no coordinates)
-	RoleStationsUsed = "stations_used" // the stations enrich placed crimes against (JSON), for the model
-	RoleTrain        = "train"         // the training rows as this step leaves them
-	RoleTest         = "test"          // the test rows as this step leaves them
-	RoleTrainRecords = "train_records" // the training rows as records, before encoding: the v2 recipe fits on them
-	RoleTestRecords  = "test_records"  // the test rows as records, before encoding: train's replay check
-	RoleRecipe       = "recipe"        // the preprocessing fitted so far (JSON, cumulative)
-	RoleModel        = "model"         // the model artifact
+	RoleCrimes       = "crimes"         // one month of crimes as downloaded (CSV, one per month)
+	RoleCrimeRejects = "crime_rejects"  // records of a month the decoder refused
+	RoleStations     = "stations"       // the police stations as downloaded (CSV)
+	RoleWindow       = "window"         // the 365-day window (CSV)
+	RoleEnriched     = "enriched"       // the window with station and time features (CSV)
+	RoleUnplaced     = "unplaced"       // records enrich could not place (no coordinates)
+	RoleStationsUsed = "stations_used"  // the stations enrich placed crimes against (JSON), for the model
+	RoleTrain        = "train"          // the training rows as this step leaves them
+	RoleTest         = "test"           // the test rows as this step leaves them
+	RoleTrainRecords = "train_records"  // the training rows as records, before encoding: the v2 recipe fits on them
+	RoleTestRecords  = "test_records"   // the test rows as records, before encoding: train's replay check
+	RoleRecipe       = "recipe"         // the preprocessing fitted so far (JSON, cumulative)
+	RoleModel        = "model"          // the model artifact
+	RoleProfile      = "profile"        // the reference profile of the model's data (JSON), for the monitor
+	RoleReport       = "monitor_report" // the monitor's report on a month (JSON)
 )
 
 // Trigger says what starts a step.
@@ -74,6 +77,10 @@ type Step struct {
 	Output  string  // key prefix the step writes under
 	Reads   []string
 	Writes  []string
+	// Observer marks a step that watches a run without being part of it
+	// (the monitor, started on download's manifest beside merge): the run
+	// does not wait for it, is not reopened by it, and does not fail with it.
+	Observer bool
 }
 
 // Steps lists the chain in execution order.
@@ -98,7 +105,14 @@ var Steps = []Step{
 	{Name: Features, Trigger: Event, After: Balance, Bucket: DataBucket, Output: MLReadyPrefix,
 		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleTrainRecords, RoleTestRecords}, Writes: []string{RoleTrain, RoleTest, RoleRecipe, RoleTrainRecords, RoleTestRecords}},
 	{Name: Train, Trigger: Event, After: Features, Bucket: ModelsBucket, Output: ModelsPrefix,
-		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTrainRecords, RoleTestRecords}, Writes: []string{RoleModel}},
+		Reads: []string{RoleTrain, RoleTest, RoleRecipe, RoleStationsUsed, RoleTrainRecords, RoleTestRecords}, Writes: []string{RoleModel, RoleProfile}},
+	// The monitor starts on download's manifest too (a second notification
+	// rule with the same filter, to its own webhook target: MinIO fires
+	// both), scores the month that just arrived with the champion that never
+	// saw it and compares it with the champion's reference profile. Listed
+	// last: it is no link of the chain (see Observer).
+	{Name: Monitor, Trigger: Event, After: Download, Bucket: DataBucket, Output: MonitorPrefix, Observer: true,
+		Reads: []string{RoleCrimes, RoleCrimeRejects}, Writes: []string{RoleReport}},
 	{Name: Predict, Trigger: HTTP},
 	{Name: Dashboard, Trigger: HTTP},
 }
@@ -227,10 +241,22 @@ func Evented() []Step {
 	return out
 }
 
-// Final is the step whose success completes a run.
+// Final is the step whose success completes a run: the last evented step
+// that is not an observer.
 func Final() Step {
 	ev := Evented()
-	return ev[len(ev)-1]
+	for i := len(ev) - 1; i >= 0; i-- {
+		if !ev[i].Observer {
+			return ev[i]
+		}
+	}
+	panic("chain: every evented step is an observer")
+}
+
+// IsObserver reports whether the step called name is an observer.
+func IsObserver(name string) bool {
+	s, ok := Lookup(name)
+	return ok && s.Observer
 }
 
 func contains(xs []string, x string) bool {

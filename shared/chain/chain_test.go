@@ -78,7 +78,10 @@ func TestFaasdWebhooksAgree(t *testing.T) {
 }
 
 // TestRules: one rule per evented step, listening on the previous step's
-// manifests, with disjoint prefixes (MinIO refuses overlapping rules).
+// manifests. Rules of steps that follow the same step share their filter
+// (merge and the monitor on download's manifest: MinIO takes two rules with
+// one filter to two targets and fires both, see the monitor's integration
+// test TestTwoRulesOneManifest); any other two have disjoint prefixes.
 func TestRules(t *testing.T) {
 	rules := Rules()
 	if len(rules) != len(Evented()) {
@@ -89,7 +92,8 @@ func TestRules(t *testing.T) {
 			t.Errorf("rule %d: %+v", i, a)
 		}
 		for j, b := range rules {
-			if i != j && a.Bucket == b.Bucket && (strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)) {
+			same := a.Prefix == b.Prefix && a.Suffix == b.Suffix && a.ARN != b.ARN
+			if i != j && a.Bucket == b.Bucket && !same && (strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)) {
 				t.Errorf("rules %s and %s overlap", a.ARN, b.ARN)
 			}
 		}
@@ -103,6 +107,25 @@ func TestRules(t *testing.T) {
 	}
 	if merge.Matches(ModelsBucket, "0-raw-data/monthly-data/2017-12/manifest.json") {
 		t.Error("merge listens on the wrong bucket")
+	}
+	mon := MustLookup(Monitor)
+	if !mon.Matches(DataBucket, "0-raw-data/monthly-data/2017-12/manifest.json") || mon.Matches(DataBucket, MonitorReportKey(MonthOf(date(2017, 12, 1)), 3)) {
+		t.Error("the monitor does not start on download's manifest alone")
+	}
+}
+
+// The monitor watches runs: train stays the step that completes one.
+func TestObserver(t *testing.T) {
+	if Final().Name != Train {
+		t.Errorf("final step %s, want train", Final().Name)
+	}
+	if !IsObserver(Monitor) || IsObserver(Merge) || IsObserver("nope") {
+		t.Error("IsObserver")
+	}
+	for _, s := range RunSteps() {
+		if s.Observer && s.Name != Monitor {
+			t.Errorf("%s is an observer", s.Name)
+		}
 	}
 }
 
@@ -139,7 +162,10 @@ func TestRolesFlow(t *testing.T) {
 		}
 	}
 	for role, by := range written {
-		if !read[role] && role != RoleCrimeRejects && role != RoleUnplaced && role != RoleModel {
+		// Kept for people and other readers: the rejects, the model (predict,
+		// through the registry), the profile (the monitor, through the
+		// registry's link) and the monitor's reports (the dashboard).
+		if !read[role] && role != RoleCrimeRejects && role != RoleUnplaced && role != RoleModel && role != RoleProfile && role != RoleReport {
 			t.Errorf("%s writes %s, which no later step reads", by, role)
 		}
 	}

@@ -24,6 +24,9 @@ const (
 	TempNoncurrentDays = 7
 	MLReadyPrefix      = "ml-ready-data/"
 	ModelsPrefix       = "arrest/"
+	// MonitorPrefix holds the monitor's manifests; its reports lie next to
+	// the month they are about (MonitorReportKey).
+	MonitorPrefix = "monitoring/"
 )
 
 // ManifestSuffix ends every manifest key: a step writes its manifest last, and
@@ -95,6 +98,24 @@ func MonthCrimesKey(m Month) string { return MonthDir(m) + "crimes.csv" }
 
 // MonthRejectsKey holds the records of a month the decoder refused.
 func MonthRejectsKey(m Month) string { return MonthDir(m) + "rejects.csv" }
+
+// MonthOfKey reads the month of a key under download's folders (false for
+// any other key).
+func MonthOfKey(key string) (Month, bool) {
+	s, ok := strings.CutPrefix(key, RawMonthsPrefix)
+	if !ok || len(s) < len(MonthLayout)+1 || s[len(MonthLayout)] != '/' {
+		return Month{}, false
+	}
+	m, err := ParseMonth(s[:len(MonthLayout)])
+	return m, err == nil
+}
+
+// MonitorReportKey is the monitor's report on month m as scored by model
+// version (0: no model to score it with), next to the month's crimes. A
+// recomputation (a backfill re-fetched the month) writes a new version of it.
+func MonitorReportKey(m Month, version int) string {
+	return fmt.Sprintf("%smonitor/model-%d.json", MonthDir(m), version)
+}
 
 // StationsKey is the police stations as downloaded with a month.
 func StationsKey(m Month) string { return MonthDir(m) + "police_stations.csv" }
@@ -173,6 +194,10 @@ func RecipeKey(step string, d time.Time) string { return StepDir(step, d) + "rec
 
 // ArtifactKey is where train writes the model of a run date (models bucket).
 func ArtifactKey(d time.Time) string { return StepDir(Train, d) + "model.json" }
+
+// ProfileKey is the reference profile train writes beside the model
+// artifact (models bucket): what the monitor compares a month with.
+func ProfileKey(d time.Time) string { return StepDir(Train, d) + "profile.json" }
 
 // ManifestKey is where step writes its manifest for run date d (download:
 // in the folder of the month that ended before d, its newest month).

@@ -43,25 +43,28 @@ func TestMonths(t *testing.T) {
 func TestKeys(t *testing.T) {
 	d := date(2018, 1, 1)
 	for got, want := range map[string]string{
-		MonthCrimesKey(MonthOf(date(2017, 12, 1))):  "0-raw-data/monthly-data/2017-12/crimes.csv",
-		MonthRejectsKey(MonthOf(date(2017, 12, 1))): "0-raw-data/monthly-data/2017-12/rejects.csv",
-		StationsKey(MonthOf(date(2017, 12, 1))):     "0-raw-data/monthly-data/2017-12/police_stations.csv",
-		WindowKey(d):                                "0-raw-data/data/crimes_12m_2018-01-01.csv",
-		EnrichedKey(d):                              "1-enriched-data/crimes_enriched_2018-01-01.csv",
-		EnrichedStationsKey(d):                      "1-enriched-data/stations_2018-01-01.json",
-		EnrichedRejectsKey(d):                       "1-enriched-data/crimes_enriched_2018-01-01.rejects.csv",
-		TableKey(Split, d, "train"):                 "2-processed-data/split/2018-01-01/train.tbl",
-		TableKey(Outliers, d, "test"):               "2-processed-data/outliers/2018-01-01/test.tbl",
-		RecipeKey(Scale, d):                         "2-processed-data/scale/2018-01-01/recipe.json",
-		TableKey(Features, d, "train"):              "ml-ready-data/2018-01-01/train.csv",
-		TableKey(Features, d, "train"):              "ml-ready-data/2018-01-01/train.csv",
-		ArtifactKey(d):                              "arrest/2018-01-01/model.json",
-		ManifestKey("download", d):                  "0-raw-data/monthly-data/2017-12/manifest.json",
-		ManifestKey("merge", d):                     "0-raw-data/data/crimes_12m_2018-01-01.manifest.json",
-		ManifestKey("enrich", d):                    "1-enriched-data/crimes_enriched_2018-01-01.manifest.json",
-		ManifestKey("split", d):                     "2-processed-data/split/2018-01-01/manifest.json",
-		ManifestKey("features", d):                  "ml-ready-data/2018-01-01/manifest.json",
-		ManifestKey("train", d):                     "arrest/2018-01-01/manifest.json",
+		MonthCrimesKey(MonthOf(date(2017, 12, 1))):      "0-raw-data/monthly-data/2017-12/crimes.csv",
+		MonthRejectsKey(MonthOf(date(2017, 12, 1))):     "0-raw-data/monthly-data/2017-12/rejects.csv",
+		StationsKey(MonthOf(date(2017, 12, 1))):         "0-raw-data/monthly-data/2017-12/police_stations.csv",
+		WindowKey(d):                                    "0-raw-data/data/crimes_12m_2018-01-01.csv",
+		EnrichedKey(d):                                  "1-enriched-data/crimes_enriched_2018-01-01.csv",
+		EnrichedStationsKey(d):                          "1-enriched-data/stations_2018-01-01.json",
+		EnrichedRejectsKey(d):                           "1-enriched-data/crimes_enriched_2018-01-01.rejects.csv",
+		TableKey(Split, d, "train"):                     "2-processed-data/split/2018-01-01/train.tbl",
+		TableKey(Outliers, d, "test"):                   "2-processed-data/outliers/2018-01-01/test.tbl",
+		RecipeKey(Scale, d):                             "2-processed-data/scale/2018-01-01/recipe.json",
+		TableKey(Features, d, "train"):                  "ml-ready-data/2018-01-01/train.csv",
+		TableKey(Features, d, "train"):                  "ml-ready-data/2018-01-01/train.csv",
+		ArtifactKey(d):                                  "arrest/2018-01-01/model.json",
+		ProfileKey(d):                                   "arrest/2018-01-01/profile.json",
+		MonitorReportKey(MonthOf(date(2017, 12, 1)), 4): "0-raw-data/monthly-data/2017-12/monitor/model-4.json",
+		ManifestKey("monitor", d):                       "monitoring/2018-01-01/manifest.json",
+		ManifestKey("download", d):                      "0-raw-data/monthly-data/2017-12/manifest.json",
+		ManifestKey("merge", d):                         "0-raw-data/data/crimes_12m_2018-01-01.manifest.json",
+		ManifestKey("enrich", d):                        "1-enriched-data/crimes_enriched_2018-01-01.manifest.json",
+		ManifestKey("split", d):                         "2-processed-data/split/2018-01-01/manifest.json",
+		ManifestKey("features", d):                      "ml-ready-data/2018-01-01/manifest.json",
+		ManifestKey("train", d):                         "arrest/2018-01-01/manifest.json",
 	} {
 		if got != want {
 			t.Errorf("key %q, want %q", got, want)
@@ -101,7 +104,7 @@ func TestManifestKeysDriveTheChain(t *testing.T) {
 	for _, key := range []string{
 		MonthCrimesKey(m), MonthRejectsKey(m), StationsKey(m), WindowKey(d), EnrichedKey(d),
 		EnrichedStationsKey(d), EnrichedRejectsKey(d), TableKey(Split, d, "train"), TableKey(Balance, d, "test"),
-		RecipeKey(Encode, d), TableKey(Features, d, "test"),
+		RecipeKey(Encode, d), TableKey(Features, d, "test"), MonitorReportKey(m, 1), MonitorReportKey(m, 0),
 	} {
 		if !Owns(DataBucket, key) {
 			t.Errorf("%s is outside the chain's prefixes", key)
@@ -110,6 +113,20 @@ func TestManifestKeysDriveTheChain(t *testing.T) {
 			if n.Matches(DataBucket, key) {
 				t.Errorf("data file %s would start %s", key, n.Name)
 			}
+		}
+	}
+}
+
+func TestMonthOfKey(t *testing.T) {
+	m := MonthOf(date(2017, 12, 1))
+	for _, k := range []string{MonthCrimesKey(m), MonthRejectsKey(m), MonitorReportKey(m, 2), ManifestKey(Download, date(2018, 1, 1))} {
+		if got, ok := MonthOfKey(k); !ok || got != m {
+			t.Errorf("MonthOfKey(%q) = %v %v", k, got, ok)
+		}
+	}
+	for _, k := range []string{WindowKey(date(2018, 1, 1)), "0-raw-data/monthly-data/2017-13/crimes.csv", "0-raw-data/monthly-data/2017-12", "0-raw-data/monthly-data/201712/x"} {
+		if _, ok := MonthOfKey(k); ok {
+			t.Errorf("MonthOfKey(%q) accepted", k)
 		}
 	}
 }

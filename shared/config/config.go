@@ -27,6 +27,7 @@ const (
 	SecretDatabaseURL    = "arrestcast-database-url"
 	SecretPipelineToken  = "arrestcast-pipeline-token"
 	SecretSocrataToken   = "arrestcast-socrata-app-token"
+	SecretAlertWebhook   = "arrestcast-alert-webhook-url" // the monitor's alerts (optional)
 )
 
 // DefaultSecretsDir is where OpenFaaS mounts a function's secrets.
@@ -131,10 +132,11 @@ func (r Reader) optionalSecret(name string) (string, error) {
 // Settings are everything a function is configured with. Secrets a
 // function was not given are empty; what needs one says so when used.
 type Settings struct {
-	Store       Store
-	DatabaseURL string // secret arrestcast-database-url
-	Socrata     Socrata
-	TrainBudget time.Duration // TRAIN_BUDGET: train's search budget (0: train's default)
+	Store        Store
+	DatabaseURL  string // secret arrestcast-database-url
+	Socrata      Socrata
+	AlertWebhook string        // secret arrestcast-alert-webhook-url: where the monitor posts alerts ("": none)
+	TrainBudget  time.Duration // TRAIN_BUDGET: train's search budget (0: train's default)
 	// TrainRecipes is which recipes train fits (TRAIN_RECIPES): "all"
 	// (the seed's and v2, the best kept) or "seed" (the seed's alone).
 	TrainRecipes string
@@ -233,7 +235,7 @@ func Load(r Reader) (Settings, error) {
 	}
 	for name, dst := range map[string]*string{
 		SecretMinIOAccessKey: &s.Store.AccessKey, SecretMinIOSecretKey: &s.Store.SecretKey,
-		SecretDatabaseURL: &s.DatabaseURL, SecretSocrataToken: &s.Socrata.AppToken,
+		SecretDatabaseURL: &s.DatabaseURL, SecretSocrataToken: &s.Socrata.AppToken, SecretAlertWebhook: &s.AlertWebhook,
 	} {
 		v, err := r.optionalSecret(name)
 		add(err)

@@ -1,7 +1,8 @@
 -- The table the dashboard's drift, metrics and overview pages read (see
--- monitor.go): the monitor step (issue 17) owns it and creates it in its
--- own embedded migration. This file is the dashboard's expectation, used by
--- its tests; keep the two in step.
+-- monitor.go): the monitor step owns it and creates it in its own embedded
+-- migration (shared/steps/monitor/migrations/0001_init.sql, whose test
+-- checks the two create the same table). This file is the dashboard's
+-- expectation, used by its tests; keep the two in step.
 --
 -- One row per computation of a month's report: a backfill that re-fetches a
 -- month adds a newer row (computed_at), the history keeps both, and pages
@@ -36,7 +37,14 @@ CREATE TABLE monitor_reports (
     -- [{"kind","message"}]: kind is e.g. drift, performance, volume, empty_column
     alerts                jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(alerts) = 'array'),
     report_bucket         text,              -- the full report (JSON) in the object store
-    report_key            text
+    report_key            text,
+    report_version        text,              -- its version (a versioned bucket)
+    -- What was read: the month's crimes as key@etag#version. A month is
+    -- reported once per model and input; a backfill re-fetching it is a new
+    -- input, so a new row.
+    input                 text             NOT NULL DEFAULT ''
 );
 
 CREATE INDEX monitor_reports_by_month ON monitor_reports (month DESC, computed_at DESC);
+-- The monitor also keeps one row per month, model and input with a unique
+-- index (monitor_reports_once); the dashboard neither needs nor tests it.

@@ -260,6 +260,28 @@ func (p *Predictor) PredictRaw(raw *Raw) (float64, error) {
 	return p.Predict(&r), nil
 }
 
+// Score enriches and predicts one raw crime with the artifact's recipe, and
+// gives what the model saw: rec, the enriched record (for v2, its seed
+// part), and x, the model's inputs in Features' order (len(Features())
+// values). The monitor and the reference profile read both.
+func (p *Predictor) Score(raw *Raw, rec *recipe.Record, x []float64) (float64, error) {
+	if p.v2 != nil {
+		var r recipev2.Record
+		if err := p.EnrichV2(raw, &r); err != nil {
+			return 0, err
+		}
+		*rec = r.Record
+		return p.v2.ProbaInputs(&r, x), nil
+	}
+	if err := p.Enrich(raw, rec); err != nil {
+		return 0, err
+	}
+	b := p.scratch.Get().(*buffers)
+	p.A.Recipe.Vector(rec, b.enc, x)
+	p.scratch.Put(b)
+	return p.m.PredictProba(x), nil
+}
+
 // PredictTable scores every row of an enriched table (the records the
 // chain keeps before encoding): through the seed recipe's table reader, or
 // for other recipes as the raw records the rows came from (PredictRaw).

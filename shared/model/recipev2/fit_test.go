@@ -167,6 +167,18 @@ func TestArtifactReplaysV2(t *testing.T) {
 	if err := p.EnrichV2(&raw, &r); err != nil || p.PredictV2(&r) != got {
 		t.Errorf("PredictV2 %v, PredictRaw %v (%v)", p.PredictV2(&r), got, err)
 	}
+	// Score: the same probability, the record's seed part and the model's
+	// inputs as the recipe builds them.
+	x := make([]float64, len(p.A.Features()))
+	var seedRec recipe.Record
+	if s, err := p.Score(&raw, &seedRec, x); err != nil || s != got || seedRec != r.Record {
+		t.Errorf("Score %v (%v), PredictRaw %v; record %+v, want %+v", s, err, got, seedRec, r.Record)
+	}
+	wantX := make([]float64, f.Recipe.Width())
+	f.Recipe.Vector(&r, nil, wantX)
+	if !slices.Equal(x, wantX) {
+		t.Errorf("Score's inputs %v, the recipe's %v", x, wantX)
+	}
 	if n := testing.AllocsPerRun(200, func() { _, _ = p.PredictRaw(&raw) }); n != 0 {
 		t.Errorf("PredictRaw allocates %v times per record", n)
 	}

@@ -152,6 +152,15 @@ func (s *Scorer) Proba(r *Record) float64 {
 	return p
 }
 
+// ProbaInputs is Proba that also gives the model's inputs for r: x (Width
+// values) is filled with them. It does not allocate.
+func (s *Scorer) ProbaInputs(r *Record, x []float64) float64 {
+	b := s.scratch.Get().(*buffers)
+	b.key = s.rc.Vector(r, b.key, x)
+	s.scratch.Put(b)
+	return s.rc.Calibration.Apply(s.m.PredictMargin(x))
+}
+
 // Table scores every row of an enriched table (Proba of each row's
 // Record), on threads goroutines (0: 1).
 func (s *Scorer) Table(t *table.Table, threads int) ([]float64, error) {

@@ -118,6 +118,7 @@ type Model struct {
 	Features          []string           // the model's inputs, in order
 	Lineage           []Ref              // the manifests it was trained from
 	Artifact          Ref                // the serialised model in the object store
+	Profile           *Ref               // its reference profile for the monitor (nil: none)
 	Duration          time.Duration      // training time, stored in milliseconds
 	CodeVersion       string
 	Decision          *Decision // why it has its role; nil: not recorded
@@ -229,7 +230,7 @@ func validate(m *Model) error {
 
 // encoded is a model's JSON columns.
 type encoded struct {
-	params, metrics, importance, features, lineage, decision []byte
+	params, metrics, importance, features, lineage, decision, profile []byte
 }
 
 func encode(m *Model) (encoded, error) {
@@ -258,6 +259,11 @@ func encode(m *Model) (encoded, error) {
 	if m.Decision != nil {
 		if e.decision, err = json.Marshal(m.Decision); err != nil {
 			return e, fmt.Errorf("%w decision: %v", ErrInvalid, err)
+		}
+	}
+	if m.Profile != nil {
+		if e.profile, err = json.Marshal(m.Profile); err != nil {
+			return e, fmt.Errorf("%w profile: %v", ErrInvalid, err)
 		}
 	}
 	return e, nil
@@ -344,12 +350,12 @@ func (r *Registry) Register(ctx context.Context, m *Model) (version int, created
 		err = tx.QueryRow(ctx, `INSERT INTO models (version, run_date, source, algorithm, params,
 			train_rows, test_rows, metrics, feature_importance, features, lineage,
 			artifact_bucket, artifact_key, artifact_etag, duration_ms, code_version, role, decision,
-			generation, artifact_version, recipe)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'challenger', $17, $18, $19, $20)
+			generation, artifact_version, recipe, profile)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'challenger', $17, $18, $19, $20, $21)
 			RETURNING created_at`,
 			v, day, src, m.Algorithm, e.params, m.TrainRows, m.TestRows, e.metrics, e.importance,
 			e.features, e.lineage, m.Artifact.Bucket, m.Artifact.Key, m.Artifact.ETag,
-			m.Duration.Milliseconds(), m.CodeVersion, e.decision, m.Generation, m.Artifact.VersionID, recipe).Scan(&m.CreatedAt)
+			m.Duration.Milliseconds(), m.CodeVersion, e.decision, m.Generation, m.Artifact.VersionID, recipe, e.profile).Scan(&m.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
@@ -382,20 +388,20 @@ func (r *Registry) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 const modelCols = `version, run_date, source, algorithm, params, train_rows, test_rows, metrics,
 	feature_importance, features, lineage, artifact_bucket, artifact_key, artifact_etag,
 	duration_ms, code_version, role, decision, created_at, promoted_at, replaced_by,
-	generation, artifact_version, recipe`
+	generation, artifact_version, recipe, profile`
 
 func scanModel(row pgx.Row) (*Model, error) {
 	var (
-		m                                           Model
-		params, mets, imp, feats, lineage, decision []byte
-		durationMS                                  int64
-		promotedAt                                  *time.Time
-		replacedBy                                  *int
+		m                                                    Model
+		params, mets, imp, feats, lineage, decision, profile []byte
+		durationMS                                           int64
+		promotedAt                                           *time.Time
+		replacedBy                                           *int
 	)
 	if err := row.Scan(&m.Version, &m.RunDate, &m.Source, &m.Algorithm, &params, &m.TrainRows, &m.TestRows,
 		&mets, &imp, &feats, &lineage, &m.Artifact.Bucket, &m.Artifact.Key, &m.Artifact.ETag,
 		&durationMS, &m.CodeVersion, &m.Role, &decision, &m.CreatedAt, &promotedAt, &replacedBy,
-		&m.Generation, &m.Artifact.VersionID, &m.Recipe); err != nil {
+		&m.Generation, &m.Artifact.VersionID, &m.Recipe, &profile); err != nil {
 		return nil, err
 	}
 	m.Params = json.RawMessage(params)
@@ -416,6 +422,7 @@ func scanModel(row pgx.Row) (*Model, error) {
 		{"features", feats, &m.Features},
 		{"lineage", lineage, &m.Lineage},
 		{"decision", decision, &m.Decision},
+		{"profile", profile, &m.Profile},
 	} {
 		if c.src == nil {
 			continue
@@ -462,6 +469,22 @@ func (r *Registry) Champion(ctx context.Context) (*Model, error) {
 	m, err := r.queryModel(ctx, ErrNoChampion, "role = 'champion'")
 	if err != nil {
 		return nil, fmt.Errorf("registry: champion: %w", err)
+	}
+	return m, nil
+}
+
+// ChampionBefore returns the model that was champion most recently among
+// those trained on run dates up to d: the champion as it stood when data
+// dated from d on arrived, which it never trained on (a model of run date
+// D learns from the 365 days before D). The current champion when it
+// qualifies; after it, the one it replaced, and so on. ErrNoChampion when
+// no such model was ever champion.
+func (r *Registry) ChampionBefore(ctx context.Context, d time.Time) (*Model, error) {
+	day := chain.RunDate(d)
+	m, err := r.queryModel(ctx, ErrNoChampion, `version = (SELECT p.to_version FROM promotions p
+		JOIN models m ON m.version = p.to_version WHERE m.run_date <= $1 ORDER BY p.id DESC LIMIT 1)`, day)
+	if err != nil {
+		return nil, fmt.Errorf("registry: champion before %s: %w", day.Format(chain.DateLayout), err)
 	}
 	return m, nil
 }

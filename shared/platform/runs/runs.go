@@ -241,6 +241,18 @@ func sortedRefs(refs []Ref) []Ref {
 	return out
 }
 
+// observers are the chain's observer steps (an observer still running does
+// not keep a failed run from being recorded as failed).
+func observers() []string {
+	var out []string
+	for _, st := range chain.Steps {
+		if st.Observer {
+			out = append(out, st.Name)
+		}
+	}
+	return out
+}
+
 // stepLockNS is the first key of the per-(run date, step) advisory locks.
 const stepLockNS int32 = 0x41724301
 
@@ -355,9 +367,14 @@ func (t *Tracker) begin(ctx context.Context, runDate time.Time, step string, ref
 		return nil, 0, fmt.Errorf("look for a running attempt: %w", err)
 	}
 
+	// An observer (the monitor) is recorded with the run but does not
+	// reopen it: the run is the chain's, done when the final step is.
+	reopen := `DO UPDATE SET status = 'running', finished_at = NULL WHERE pipeline_runs.status <> 'running'`
+	if chain.IsObserver(step) {
+		reopen = `DO NOTHING`
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO pipeline_runs (run_date, status) VALUES ($1, 'running')
-		ON CONFLICT (run_date) DO UPDATE SET status = 'running', finished_at = NULL
-		WHERE pipeline_runs.status <> 'running'`, runDate); err != nil {
+		ON CONFLICT (run_date) `+reopen, runDate); err != nil {
 		return nil, 0, fmt.Errorf("record pipeline run: %w", err)
 	}
 	run, err := scanStep(tx.QueryRow(ctx, `INSERT INTO step_runs
@@ -576,9 +593,11 @@ func (t *Tracker) fail(ctx context.Context, run *StepRun, msg string, permanent 
 	if err != nil {
 		return fmt.Errorf("record failure: %w", err)
 	}
-	// The pipeline run fails unless another attempt (a takeover) is still going.
+	// The pipeline run fails unless another attempt (a takeover) is still
+	// going; an observer's failure is its own.
 	if _, err := tx.Exec(ctx, `UPDATE pipeline_runs SET status = 'failed', finished_at = now() WHERE run_date = $1
-		AND NOT EXISTS (SELECT 1 FROM step_runs WHERE run_date = $1 AND status = 'running')`, failed.RunDate); err != nil {
+		AND NOT $2 AND NOT EXISTS (SELECT 1 FROM step_runs WHERE run_date = $1 AND status = 'running' AND NOT step = ANY($3))`,
+		failed.RunDate, chain.IsObserver(failed.Step), observers()); err != nil {
 		return fmt.Errorf("record pipeline failure: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {

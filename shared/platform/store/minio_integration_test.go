@@ -233,8 +233,9 @@ func TestMinIONotifications(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{
+	want := []string{ // merge and the monitor both start on download's manifest
 		"merge " + bucket + "/0-raw-data/monthly-data/2017-12/manifest.json",
+		"monitor " + bucket + "/0-raw-data/monthly-data/2017-12/manifest.json",
 		"outliers " + bucket + "/" + chain.TempPrefix + "split/2018-01-01/manifest.json",
 	}
 	deadline := time.Now().Add(20 * time.Second)

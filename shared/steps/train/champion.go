@@ -99,7 +99,7 @@ func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art 
 		RunDate: r.Date, Algorithm: ch.Algorithm, Params: params,
 		TrainRows: int64(out.TrainRows), TestRows: int64(out.TestRows), Metrics: ch.Report,
 		FeatureImportance: ch.Importance, Features: out.Artifact.Features(), Lineage: Lineage(&m, r.Prev),
-		Artifact: art.Ref, Duration: time.Since(r.Started()), CodeVersion: r.Env.Version,
+		Artifact: art.Ref, Profile: out.Profile, Duration: time.Since(r.Started()), CodeVersion: r.Env.Version,
 		Generation: m.Generation, Recipe: out.Artifact.Kind(),
 		// A model of an older generation of this run (a backfill changed its
 		// data) is replaced; the same generation's is a replay.

@@ -28,7 +28,7 @@ type seedInputs struct {
 // logistic-regression baseline and gradient-boosted trees with gbt's
 // defaults (the search of the defaults on cross-validated balanced rows
 // picked the defaults: it is gone), boosting until fitBy at most.
-func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time) ([]*Candidate, *seedInputs, error) {
+func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, took *phases) ([]*Candidate, *seedInputs, error) {
 	trainT, err := fit.ReadTable(ctx, r, chain.RoleTrain)
 	if err != nil {
 		return nil, nil, err
@@ -61,6 +61,7 @@ func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time) ([]
 		return nil, nil, runner.Permanentf("test set: %w", err)
 	}
 	in.trainRows = len(ytr)
+	took.mark("seed_read")
 	r.Count(int64(len(ytr)+len(yte)), 0, 0)
 	baseline, err := fitBaseline(ctx, Xtr, ytr, Xte, yte)
 	if err != nil {

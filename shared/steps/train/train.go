@@ -5,12 +5,14 @@
 // v2.go) —, scores every candidate on the same test rows (the newest ones,
 // which no candidate trained on), keeps the best, assembles its artifact
 // with the whole fitted preprocessing, checks that the artifact replays it
-// exactly on the raw test records, writes it, registers it and decides
-// champion/challenger (champion.go).
+// exactly on the raw test records, writes it and the reference profile the
+// monitor compares every new month with (profile.go), registers both and
+// decides champion/challenger (champion.go).
 package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,7 +23,9 @@ import (
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
 	"github.com/arrestcast/arrestcast/shared/ml/tune"
 	"github.com/arrestcast/arrestcast/shared/model"
+	"github.com/arrestcast/arrestcast/shared/model/profile"
 	"github.com/arrestcast/arrestcast/shared/model/recipev2"
+	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
 	"github.com/arrestcast/arrestcast/shared/steps/internal/fit"
 )
@@ -83,7 +87,8 @@ type Outcome struct {
 	Candidates []*Candidate
 	Compared   Comparison // the rows the candidates and the champion were scored on
 	Artifact   *model.Artifact
-	MaxSkew    float64 // largest |p(artifact on raw records) − p(in training)| on the test rows
+	Profile    *store.Ref // the reference profile written beside the artifact
+	MaxSkew    float64    // largest |p(artifact on raw records) − p(in training)| on the test rows
 	Version    int
 	Champion   bool
 	Decision   string
@@ -96,39 +101,68 @@ func run(ctx context.Context, r *runner.Run, o Options) error {
 		return err
 	}
 	fitBy := deadline(r, o)
+	took := phases{}
+	took.mark("")
 	records, err := fit.ReadTable(ctx, r, chain.RoleTestRecords)
 	if err != nil {
 		return err
 	}
-	seed, in, err := fitSeed(ctx, r, o, fitBy)
+	took.mark("read_test_records")
+	seed, in, err := fitSeed(ctx, r, o, fitBy, &took)
 	if err != nil {
 		return err
 	}
+	took.mark("seed_fit")
 	cands := seed
 	if !o.SeedOnly {
-		v2, err := fitV2(ctx, r, o, fitBy, records)
+		v2, err := fitV2(ctx, r, o, fitBy, records, &took)
 		if err != nil {
 			return err
 		}
 		cands = append(cands, v2)
+		took.mark("v2_fit")
 	}
 	out := &Outcome{Candidates: cands, TrainRows: in.trainRows, TestRows: records.Len()}
 	if out.Compared, err = compareRows(records, r.Date); err != nil {
 		return err
 	}
 	out.Chosen = choose(cands, out.Compared)
-	art, err := writeArtifact(ctx, r, in, out, records)
+	art, sample, err := writeArtifact(ctx, r, in, out, records)
 	if err != nil {
 		return err
 	}
+	took.mark("replay_and_artifact")
+	if err := writeProfile(ctx, r, out, art, sample, records); err != nil {
+		return err
+	}
+	took.mark("profile")
 	if o.Registrar != nil {
 		if err := o.Registrar.Record(ctx, r, out, art, records); err != nil {
 			return err
 		}
+		took.mark("register")
 	}
 	r.Count(0, int64(records.Len()), 0)
 	note(r, out, art)
+	r.Note("seconds", took.seconds)
 	return nil
+}
+
+// phases times train's phases, for its manifest.
+type phases struct {
+	last    time.Time
+	seconds map[string]float64
+}
+
+func (p *phases) mark(name string) {
+	now := time.Now()
+	if p.seconds == nil {
+		p.seconds = map[string]float64{}
+	}
+	if name != "" {
+		p.seconds[name] = now.Sub(p.last).Seconds()
+	}
+	p.last = now
 }
 
 // deadline is when boosting stops within a time limit: when what follows
@@ -158,34 +192,40 @@ func alreadyRegistered(ctx context.Context, r *runner.Run, reg Registrar) (bool,
 	if _, err := r.Adopt(ctx, chain.RoleModel, chain.ArtifactKey(r.Date)); err != nil {
 		return true, err
 	}
+	// The profile was written before registering (a model registered before
+	// profiles existed has none).
+	if _, err := r.Adopt(ctx, chain.RoleProfile, chain.ProfileKey(r.Date)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return true, err
+	}
 	r.Note("model_version", v)
 	r.Note("already_registered", true)
 	return true, nil
 }
 
 // writeArtifact assembles the chosen candidate's artifact, checks that it
-// replays the preprocessing on the raw test records exactly, and writes it.
-// The raw test records (before encoding) through the artifact must give
-// the very probabilities the model gave in training: train/serve skew is
-// caught here, not by a caller.
-func writeArtifact(ctx context.Context, r *runner.Run, in *seedInputs, out *Outcome, records *table.Table) (runner.Ref, error) {
+// replays the preprocessing on the raw test records exactly (replay), and
+// writes it. It returns the replay's sample for the reference profile.
+func writeArtifact(ctx context.Context, r *runner.Run, in *seedInputs, out *Outcome, records *table.Table) (runner.Ref, *profile.Sample, error) {
 	c := out.Chosen
 	a := c.Artifact()
 	a.RunDate, a.Stations, a.Metrics = chain.Day(r.Date), in.stations, summary(c.Report)
 	a.CodeVersion, a.CreatedAt = r.Env.Version, time.Now().UTC()
 	pred, err := model.New(a)
 	if err != nil {
-		return runner.Ref{}, fmt.Errorf("assemble artifact: %w", err)
+		return runner.Ref{}, nil, runner.Permanentf("assemble artifact: %w", err)
 	}
-	if out.MaxSkew, err = pred.CheckReplay(records, c.Proba); err != nil {
-		return runner.Ref{}, err
+	sample, skew, err := replay(ctx, pred, records, c.Proba)
+	out.MaxSkew = skew
+	if err != nil {
+		return runner.Ref{}, nil, err
 	}
 	body, err := a.Marshal()
 	if err != nil {
-		return runner.Ref{}, fmt.Errorf("encode artifact: %w", err)
+		return runner.Ref{}, nil, fmt.Errorf("encode artifact: %w", err)
 	}
 	out.Artifact = a
-	return r.Put(ctx, chain.RoleModel, chain.ArtifactKey(r.Date), body, "application/json", 0)
+	ref, err := r.Put(ctx, chain.RoleModel, chain.ArtifactKey(r.Date), body, "application/json", 0)
+	return ref, sample, err
 }
 
 func note(r *runner.Run, out *Outcome, art runner.Ref) {

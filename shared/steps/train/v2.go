@@ -30,7 +30,7 @@ const MinValidRows = 1000
 // older ones train; the search starts from the champion's parameters when
 // the champion is a v2 model, else v2's defaults. It scores the test
 // records.
-func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, records *table.Table) (*Candidate, error) {
+func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, records *table.Table, took *phases) (*Candidate, error) {
 	all, err := fit.ReadTable(ctx, r, chain.RoleTrainRecords)
 	if err != nil {
 		return nil, err
@@ -40,6 +40,7 @@ func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, recor
 		return nil, &runner.Permanent{Err: err}
 	}
 	all = nil
+	took.mark("v2_read")
 	opts := recipev2.Options{Seed: o.Seed, Deadline: fitBy, ThresholdMCC: o.ThresholdMCC}
 	var search *tune.LocalResult
 	if !o.NoSearch {
