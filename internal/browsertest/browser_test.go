@@ -230,7 +230,7 @@ func TestBrowser(t *testing.T) {
 	// The drift and realized-metric pages on sample monitor reports (the
 	// monitor has not landed yet: see SampleMonitor).
 	conn := pg.Conn(t)
-	if err := SampleMonitor(ctx, conn, repo.Need(t, "shared/dashboard/monitor_schema.sql"), time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), 12, champ.Version, champ.Metrics.ROCAUC); err != nil {
+	if err := SampleMonitor(ctx, conn, repo.Need(t, "shared/steps/monitor/migrations/0001_init.sql"), time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), 12, champ.Version, champ.Metrics.ROCAUC); err != nil {
 		t.Fatal(err)
 	}
 	fields := 12

@@ -16,7 +16,7 @@ import (
 
 // The monitor (issue 17) has not landed: until it does, the drift and
 // realized-metric pages are exercised on sample reports written here into
-// the table the dashboard expects (shared/dashboard/monitor_schema.sql).
+// the monitor step's own table (shared/steps/monitor/migrations/0001_init.sql).
 // They are labelled as samples wherever they are shown; their PSI values
 // are computed from their own bins, so each report is consistent.
 
@@ -74,7 +74,7 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 				cur[k] /= total
 			}
 			p := psi(ref[i], cur)
-			fd := dashboard.FieldDrift{Field: f.name, Kind: f.kind, Input: f.input, PSI: p, MissingRef: 0.002, MissingCur: 0.002 + 0.001*rng.Float64(), Status: "ok"}
+			fd := dashboard.FieldDrift{Field: f.name, Kind: f.kind, Input: f.input, PSI: &p, MissingRef: 0.002, MissingCur: 0.002 + 0.001*rng.Float64(), Status: "ok"}
 			if f.kind == "numeric" {
 				ks := ksOf(ref[i], cur)
 				fd.KS = &ks
@@ -108,7 +108,7 @@ func SampleMonitor(ctx context.Context, db Execer, schemaFile string, last time.
 		}
 		for _, f := range out {
 			if f.Status == "alert" {
-				alerts = append(alerts, dashboard.MonitorNote{Kind: "drift", Message: fmt.Sprintf("%s PSI %.3f", f.Field, f.PSI)})
+				alerts = append(alerts, dashboard.MonitorNote{Kind: "drift", Message: fmt.Sprintf("%s PSI %.3f", f.Field, f.PSIOr(0))})
 			}
 		}
 		verdict := "ok"

@@ -345,7 +345,7 @@ func TestMonitorPages(t *testing.T) {
 	}
 	ctx := context.Background()
 	months := 6
-	if err := browsertest.SampleMonitor(ctx, s.pool, repo.Need(t, "shared/dashboard/monitor_schema.sql"), time.Date(2018, 6, 1, 0, 0, 0, 0, time.UTC), months, s.champion, 0.9); err != nil {
+	if err := browsertest.SampleMonitor(ctx, s.pool, repo.Need(t, "shared/steps/monitor/migrations/0001_init.sql"), time.Date(2018, 6, 1, 0, 0, 0, 0, time.UTC), months, s.champion, 0.9); err != nil {
 		t.Fatal(err)
 	}
 	// A backfill recomputes the last month: the page shows the newer report.
@@ -430,7 +430,7 @@ func TestDatabaseDown(t *testing.T) {
 // charts and the template, as a request does (the goal: < 100 ms each).
 func BenchmarkPages(b *testing.B) {
 	s := seed(b, 26) // 24 models: the last two runs did not train
-	if err := browsertest.SampleMonitor(context.Background(), s.pool, repo.Path("shared/dashboard/monitor_schema.sql"),
+	if err := browsertest.SampleMonitor(context.Background(), s.pool, repo.Path("shared/steps/monitor/migrations/0001_init.sql"),
 		time.Date(2019, 12, 1, 0, 0, 0, 0, time.UTC), 24, s.champion, 0.9); err != nil {
 		b.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 package dashboard
 
 // The monitor's table (issue 17), kept apart from queries.go because the
-// dashboard does not own it: monitor_schema.sql is the shape these queries
-// expect. Before the monitor has run (no table, or no row) the pages say
+// dashboard does not own it: the monitor step creates it
+// (shared/steps/monitor/migrations). Before the monitor has run (no table, or no row) the pages say
 // "no monitoring yet".
 
 import (
@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/arrestcast/arrestcast/shared/platform/monitoring"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -38,46 +40,13 @@ type MonitorReport struct {
 	Alerts              []MonitorNote `json:"alerts"`
 }
 
-// Realized is the champion's performance on the month's labelled records.
-type Realized struct {
-	Rows             int64    `json:"rows"`
-	Positives        int64    `json:"positives"`
-	ROCAUC           *float64 `json:"roc_auc,omitempty"`
-	AveragePrecision *float64 `json:"average_precision,omitempty"`
-	LogLoss          *float64 `json:"log_loss,omitempty"`
-	Brier            *float64 `json:"brier,omitempty"`
-	MeanPredicted    *float64 `json:"mean_predicted,omitempty"`
-	ObservedRate     *float64 `json:"observed_rate,omitempty"`
-	MCC              *float64 `json:"mcc,omitempty"`
-	Threshold        *float64 `json:"threshold,omitempty"`
-}
-
-// FieldDrift is one field's drift in a month.
-type FieldDrift struct {
-	Field      string     `json:"field"`
-	Kind       string     `json:"kind"`            // numeric or categorical
-	Input      string     `json:"input,omitempty"` // raw (a report-time field) or model (a model input)
-	PSI        float64    `json:"psi"`
-	KS         *float64   `json:"ks,omitempty"`
-	MissingRef float64    `json:"missing_ref"`
-	MissingCur float64    `json:"missing_cur"`
-	Status     string     `json:"status"`
-	Bins       []DriftBin `json:"bins,omitempty"`
-}
-
-// DriftBin is one bin (numeric) or category of a field: the shares of the
-// reference (training) data and of the month in it.
-type DriftBin struct {
-	Label string  `json:"label"`
-	Ref   float64 `json:"ref"`
-	Cur   float64 `json:"cur"`
-}
-
-// MonitorNote is one alert of a report.
-type MonitorNote struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-}
+// A report's parts, as the monitor step writes them.
+type (
+	Realized    = monitoring.Realized
+	FieldDrift  = monitoring.FieldDrift
+	DriftBin    = monitoring.Bin
+	MonitorNote = monitoring.Note
+)
 
 // monitorExists: the table is there (to_regclass, so a missing table does
 // not abort the page's transaction).

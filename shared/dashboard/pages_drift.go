@@ -100,7 +100,9 @@ func (d *Dashboard) drift(ctx context.Context, q Querier, month string) (*DriftP
 		months = append(months, r.Month.String())
 		psi[j] = map[string]float64{}
 		for _, f := range r.Fields {
-			psi[j][f.Field] = f.PSI
+			if f.PSI != nil {
+				psi[j][f.Field] = *f.PSI
+			}
 		}
 		ppsi = append(ppsi, ptrNaN(r.PredictionPSI))
 		rate = append(rate, ptrNaN(r.ArrestRate))
@@ -135,6 +137,6 @@ func sortDrifted(fs []FieldDrift) {
 		if rank(fs[i].Status) != rank(fs[j].Status) {
 			return rank(fs[i].Status) < rank(fs[j].Status)
 		}
-		return fs[i].PSI > fs[j].PSI
+		return fs[i].PSIOr(-1) > fs[j].PSIOr(-1)
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/arrestcast/arrestcast/shared/platform/monitoring"
+
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
 	"github.com/arrestcast/arrestcast/shared/model/profile"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
@@ -89,46 +91,13 @@ type MonthRows struct {
 	Source string `json:"source"` // "manifest" (download's) or "history" (an earlier report)
 }
 
-// Realized is the champion's performance on the month's labelled records.
-type Realized struct {
-	Rows             int64    `json:"rows"`
-	Positives        int64    `json:"positives"`
-	ROCAUC           *float64 `json:"roc_auc,omitempty"`
-	AveragePrecision *float64 `json:"average_precision,omitempty"`
-	LogLoss          *float64 `json:"log_loss,omitempty"`
-	Brier            *float64 `json:"brier,omitempty"`
-	MeanPredicted    *float64 `json:"mean_predicted,omitempty"`
-	ObservedRate     *float64 `json:"observed_rate,omitempty"`
-	MCC              *float64 `json:"mcc,omitempty"`
-	Threshold        *float64 `json:"threshold,omitempty"`
-}
-
-// FieldDrift is one field's drift (the dashboard's shape).
-type FieldDrift struct {
-	Field      string   `json:"field"`
-	Kind       string   `json:"kind"`
-	Input      string   `json:"input,omitempty"`
-	PSI        *float64 `json:"psi,omitempty"` // absent: undefined (no value on a side)
-	KS         *float64 `json:"ks,omitempty"`
-	MissingRef float64  `json:"missing_ref"`
-	MissingCur float64  `json:"missing_cur"`
-	Status     string   `json:"status"`
-	Bins       []Bin    `json:"bins,omitempty"`
-	Shifts     []string `json:"shifts,omitempty"` // categories halved or doubled, "NARCOTICS 4.4% → 1.9%"
-}
-
-// Bin is one bin or category: the reference's and the month's shares.
-type Bin struct {
-	Label string  `json:"label"`
-	Ref   float64 `json:"ref"`
-	Cur   float64 `json:"cur"`
-}
-
-// Note is one alert of a report.
-type Note struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-}
+// The report's parts, in the shapes the dashboard reads.
+type (
+	Realized   = monitoring.Realized
+	FieldDrift = monitoring.FieldDrift
+	Bin        = monitoring.Bin
+	Note       = monitoring.Note
+)
 
 func ptr(v float64) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -7,18 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/arrestcast/arrestcast/internal/repo"
 	"github.com/arrestcast/arrestcast/internal/testenv"
 	"github.com/arrestcast/arrestcast/shared/chain"
-	"github.com/arrestcast/arrestcast/shared/platform/registry"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
-	"github.com/arrestcast/arrestcast/shared/steps/monitor"
 	"github.com/arrestcast/arrestcast/shared/steps/setup"
 )
 
@@ -90,49 +86,5 @@ func TestTwoRulesOneManifest(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("events went to %d functions: %v", len(got), got)
-	}
-}
-
-// The monitor's migration creates the very table the dashboard's
-// expectation describes (shared/dashboard/monitor_schema.sql): the same
-// columns, types, nullability and defaults.
-func TestSchemaIsTheDashboards(t *testing.T) {
-	ctx := context.Background()
-	columns := func(db *testenv.PG) []string {
-		t.Helper()
-		rows, err := db.Conn(t).Query(ctx, `SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
-			FROM information_schema.columns WHERE table_name = 'monitor_reports' ORDER BY ordinal_position`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	ours := testenv.Postgres(t)
-	if _, err := monitor.OpenReports(ctx, ours.Conn(t)); err != nil {
-		t.Fatal(err)
-	}
-	theirs := testenv.Postgres(t)
-	if _, err := registry.Open(ctx, theirs.Conn(t)); err != nil {
-		t.Fatal(err)
-	}
-	sql, err := os.ReadFile(repo.Need(t, "shared/dashboard/monitor_schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := theirs.Conn(t).Exec(ctx, string(sql)); err != nil {
-		t.Fatal(err)
-	}
-	a, b := columns(ours), columns(theirs)
-	if len(a) == 0 || strings.Join(a, "\n") != strings.Join(b, "\n") {
-		t.Errorf("the monitor's table:\n%s\nthe dashboard's:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
 }

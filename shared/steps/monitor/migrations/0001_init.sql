@@ -1,7 +1,7 @@
 -- The monitor's history: one row per computation of a month's report (the
--- dashboard's drift, metrics and overview pages read it; its expectation is
--- shared/dashboard/monitor_schema.sql, kept in step with this file). Needs
--- the registry's models table (migrated first).
+-- dashboard's drift, metrics and overview pages read it, and its tests
+-- create the table from this file). Needs the registry's models table
+-- (migrated first).
 CREATE TABLE monitor_reports (
     id                    bigserial        PRIMARY KEY,
     month                 date             NOT NULL CHECK (extract(day FROM month) = 1), -- the month reported on
