@@ -3,6 +3,8 @@ package metrics
 import (
 	"fmt"
 	"math"
+
+	"github.com/arrestcast/arrestcast/shared/ml/internal/pairwise"
 )
 
 // LogLossEpsilon is scikit-learn 1.2's default clipping for log_loss
@@ -36,7 +38,7 @@ func logLoss(y []uint8, p []float64, eps float64, scratch []float64) float64 {
 	for i, v := range p {
 		t[i] = logLossTerm(y[i], v, eps, hi)
 	}
-	return pairwiseSum(t) / float64(len(p))
+	return pairwise.Sum(t) / float64(len(p))
 }
 
 func logLossTerm(y uint8, v, eps, hi float64) float64 {
@@ -63,7 +65,7 @@ func brier(y []uint8, p []float64, scratch []float64) float64 {
 		d := float64(y[i]) - v
 		t[i] = d * d
 	}
-	return pairwiseSum(t) / float64(len(p))
+	return pairwise.Sum(t) / float64(len(p))
 }
 
 // Calibration is sklearn's calibration_curve(y, p, n_bins, strategy="uniform")

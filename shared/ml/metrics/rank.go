@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"iter"
 	"math"
+
+	"github.com/arrestcast/arrestcast/shared/ml/internal/pairwise"
 )
 
 // ranking is the result of the one sort every ranking metric shares:
@@ -254,7 +256,7 @@ func ROCAUC(y []uint8, s []float64) (float64, error) {
 		return 0, err
 	}
 	_, _, terms := walk(r.rocPoints(), make([]float64, 0, r.len()+1), aucTerm)
-	return pairwiseSum(terms), nil
+	return pairwise.Sum(terms), nil
 }
 
 // ROC returns sklearn's roc_curve (drop_intermediate=True).
@@ -278,7 +280,7 @@ func AveragePrecision(y []uint8, s []float64) (float64, error) {
 		return 0, err
 	}
 	_, _, terms := walk(r.prPoints(), make([]float64, 0, r.len()+1), apTerm)
-	return -pairwiseSum(terms), nil
+	return -pairwise.Sum(terms), nil
 }
 
 // PR returns sklearn's precision_recall_curve.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"iter"
 	"math"
+
+	"github.com/arrestcast/arrestcast/shared/ml/internal/pairwise"
 )
 
 // MaxCurvePoints bounds the ROC and PR curves a Report stores.
@@ -69,13 +71,13 @@ func NewReport(y []uint8, p []float64, threshold float64) (*Report, error) {
 	r.Calibration = calibration(y, p, DefaultBins)
 
 	rocN, rocLen, terms := walk(rk.rocPoints(), scratch, aucTerm)
-	r.ROCAUC = pairwiseSum(terms)
+	r.ROCAUC = pairwise.Sum(terms)
 	r.ROCPoints = rocN
 	r.ROC = newROC(min(rocN, MaxCurvePoints))
 	pick(rk.rocPoints(), rocN, rocLen, MaxCurvePoints, func(_ int, q point) { r.ROC.add(q) })
 
 	prN, prLen, terms := walk(rk.prPoints(), scratch, apTerm)
-	r.AveragePrecision = -pairwiseSum(terms)
+	r.AveragePrecision = -pairwise.Sum(terms)
 	r.PRPoints = prN
 	r.PR = newPR(min(prN, MaxCurvePoints))
 	pick(rk.prPoints(), prN, prLen, MaxCurvePoints, func(_ int, q point) { r.PR.add(q) })

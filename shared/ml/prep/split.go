@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/arrestcast/arrestcast/shared/ml/internal/pairwise"
+
 	"github.com/arrestcast/arrestcast/shared/ml/nprand"
 )
 
@@ -124,7 +126,7 @@ func approximateMode(classCounts []int, draws int, rng *nprand.RandomState) []in
 	for i, f := range floored {
 		out[i] = int(f)
 	}
-	need := int(float64(draws) - pairwiseSum(floored))
+	need := int(float64(draws) - pairwise.Sum(floored))
 	if need <= 0 {
 		return out
 	}
