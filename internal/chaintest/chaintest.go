@@ -229,6 +229,8 @@ type Fixture struct {
 	Functions map[string]*runner.Function // each step behind its function, over Env
 	Log       *LogBuf
 	Secrets   string
+	// RefStore holds what Reference wrote (an unversioned store).
+	RefStore *storetest.Mem
 }
 
 func New(t *testing.T, o Options) *Fixture {
@@ -730,7 +732,8 @@ func (f *Fixture) Table(key string) *table.Table {
 func (f *Fixture) Reference(d time.Time) map[string]*runner.Manifest {
 	f.T.Helper()
 	env := *f.Env
-	env.Store = storetest.NewMem(f.Buckets.Data, f.Buckets.Models)
+	f.RefStore = storetest.NewMem(f.Buckets.Data, f.Buckets.Models)
+	env.Store = f.RefStore
 	env.Tracker = nil
 	o := f.TrainOptions()
 	o.Registrar = nil

@@ -189,18 +189,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.Bodies) > 0 && header.Get("Content-Type") == "" {
 		header.Set("Content-Type", "application/json")
 	}
-	tr := &http.Transport{
-		Proxy:               nil, // never through a proxy: the target is local
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Connections,
-		MaxIdleConnsPerHost: cfg.Connections,
-		MaxConnsPerHost:     cfg.Connections,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+	// One transport of one connection per worker, as wrk holds its
+	// connections: a shared pool may dial a spare connection when a request
+	// starts while another worker's connection is on its way back to the
+	// pool, and then measures connection set-up too.
+	clients := make([]*http.Client, cfg.Connections)
+	for i := range clients {
+		tr := &http.Transport{
+			Proxy:               nil, // never through a proxy: the target is local
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1,
+			MaxIdleConnsPerHost: 1,
+			MaxConnsPerHost:     1,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+			ForceAttemptHTTP2:   false,
+		}
+		defer tr.CloseIdleConnections()
+		clients[i] = &http.Client{Transport: tr, Timeout: cfg.Timeout}
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: cfg.Timeout}
 
 	start := time.Now()
 	warmEnd := start.Add(cfg.Warmup)
@@ -220,6 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		w := &worker{status: map[int]int64{}, kinds: map[string]int64{}, header: header.Clone()}
 		workers[i] = w
 		wg.Add(1)
+		client := clients[i]
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {

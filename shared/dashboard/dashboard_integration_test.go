@@ -348,9 +348,10 @@ func TestMonitorPages(t *testing.T) {
 	if err := browsertest.SampleMonitor(ctx, s.pool, repo.Need(t, "shared/steps/monitor/migrations/0001_init.sql"), time.Date(2018, 6, 1, 0, 0, 0, 0, time.UTC), months, s.champion, 0.9); err != nil {
 		t.Fatal(err)
 	}
-	// A backfill recomputes the last month: the page shows the newer report.
-	if _, err := s.pool.Exec(ctx, `INSERT INTO monitor_reports (month, model_version, computed_at, verdict, volume, psi_warn, psi_alert, ks_alert, fields, realized, test_roc_auc)
-		SELECT month, model_version, computed_at + interval '3 days', 'ok', volume + 100, psi_warn, psi_alert, ks_alert, fields, realized, test_roc_auc
+	// A backfill recomputes the last month from its re-fetched records (a
+	// new input): the page shows the newer report.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO monitor_reports (month, model_version, computed_at, verdict, volume, psi_warn, psi_alert, ks_alert, fields, realized, test_roc_auc, input)
+		SELECT month, model_version, computed_at + interval '3 days', 'ok', volume + 100, psi_warn, psi_alert, ks_alert, fields, realized, test_roc_auc, input || '+backfill'
 		FROM monitor_reports WHERE month = '2018-06-01'`); err != nil {
 		t.Fatal(err)
 	}
