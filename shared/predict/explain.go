@@ -43,7 +43,7 @@ func explainTop(query string, nInputs int) (k int, ok bool, err error) {
 	k, err = strconv.Atoi(vs[0])
 	if err != nil || k < 1 || k > nInputs {
 		return 0, true, &ParamError{Param: ExplainParam,
-			Message: fmt.Sprintf("%q: want the number of contributions to list, 1 to %d (the model's inputs)", vs[0], nInputs)}
+			Message: fmt.Sprintf("%q: want how many contributions to list, from 1 to the model's number of inputs (GET lists them)", vs[0])}
 	}
 	return k, true, nil
 }
