@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // Explanations: exact path-dependent Tree SHAP (Lundberg, Erion & Lee 2018, "Consistent individualized
@@ -15,7 +16,8 @@ import (
 // space and add up with the expected value to PredictMargin exactly (to rounding).
 //
 // Cover is the training rows' hessian sum p(1−p) per node, at the margin before the node's tree
-// (XGBoost's cover, over all rows given rather than each tree's subsample). Training does not keep it:
+// (XGBoost's cover, over all rows given rather than each tree's subsample; p through sigmoidFast, as
+// training's gradients). Training does not keep it:
 // SetCover replays the training matrix through the trees once, and the cover travels in the model's
 // JSON. A child's share of its parent is cover(child)/cover(parent); a node without cover splits
 // evenly, so any cover defines the same, consistent expectation in ContributionsInto and in the tests'
@@ -77,41 +79,45 @@ func (m *Model) SetCover(X [][]float64) error {
 	return m.setCover(cover)
 }
 
-// leafHessians sums, per leaf, the hessians of rows [lo, hi) that reach it.
+// leafHessians sums, per leaf, the hessians of rows [lo, hi) that reach it. Rows go through the
+// trees four at a time, tree after tree (a row's hessian in tree t needs its margin from the trees
+// before), so four independent walks overlap their latencies.
 func (m *Model) leafHessians(X [][]float64, lo, hi int) []float64 {
 	h := make([]float64, len(m.nodes))
-	row := make([]float64, len(X))
-	for i := lo; i < hi; i++ {
-		for j, col := range X {
-			row[j] = col[i]
+	nf := len(X)
+	rows := make([]float64, 4*nf)
+	np := unsafe.Pointer(unsafe.SliceData(m.nodes))
+	for i := lo; i < hi; i += 4 {
+		n := min(4, hi-i)
+		for r := range 4 {
+			src := i + min(r, n-1) // a short last block repeats its last row, counted once
+			for j, col := range X {
+				rows[r*nf+j] = col[src]
+			}
 		}
-		z := m.baseScore
-		for t := range m.roots {
-			leaf := m.leafOf(t, row)
-			p := sigmoid(z)
-			h[leaf] += p * (1 - p)
-			z += m.vals[leaf]
+		rp := unsafe.Pointer(unsafe.SliceData(rows))
+		r0, r1, r2, r3 := rp, unsafe.Add(rp, nf*8), unsafe.Add(rp, 2*nf*8), unsafe.Add(rp, 3*nf*8)
+		z := [4]float64{m.baseScore, m.baseScore, m.baseScore, m.baseScore}
+		for _, root := range m.roots {
+			b := int(root)
+			i0, i1, i2, i3 := b, b, b, b
+			for {
+				// A leaf steps to itself (see node): walk until all four stand on theirs.
+				n0, n1, n2, n3 := stepNaN(np, r0, b, i0), stepNaN(np, r1, b, i1), stepNaN(np, r2, b, i2), stepNaN(np, r3, b, i3)
+				if n0 == i0 && n1 == i1 && n2 == i2 && n3 == i3 {
+					break
+				}
+				i0, i1, i2, i3 = n0, n1, n2, n3
+			}
+			leaves := [4]int{i0, i1, i2, i3}
+			for r, leaf := range leaves[:n] {
+				p := sigmoidFast(z[r]) // as training's gradients
+				h[leaf] += p * (1 - p)
+				z[r] += m.vals[leaf]
+			}
 		}
 	}
 	return h
-}
-
-// leafOf is the leaf of tree t that row reaches, by the same steps as PredictMargin.
-func (m *Model) leafOf(t int, row []float64) int {
-	b := int(m.roots[t])
-	i := b
-	for {
-		n := m.nodes[i]
-		next := b + int(n.bits&offMask)
-		if next == i {
-			return i
-		}
-		v := row[n.bits>>featShift&featMask]
-		if v > float64(n.thr) || (v != v && n.bits&defRightBit != 0) {
-			next++
-		}
-		i = next
-	}
 }
 
 // setCover takes per-node covers (leaves' at least; inner nodes are set to their children's sum, so

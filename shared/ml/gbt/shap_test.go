@@ -361,7 +361,7 @@ func TestContributionsNeedCover(t *testing.T) {
 }
 
 // BenchmarkContributions is the cost of explaining one record (ns/op) against predicting it, on the
-// 2017 model of TestContributionsAddUpOnChicago2017 and on this package's default-sized model.
+// 2017 model of TestContributionsAddUpOnChicago2017, and of computing its covers.
 func BenchmarkContributions(b *testing.B) {
 	t := &testing.T{}
 	m, X := chicagoModel(t)
@@ -377,6 +377,15 @@ func BenchmarkContributions(b *testing.B) {
 			i++
 		}
 		b.ReportMetric(float64(m.NumNodes()), "nodes")
+	})
+	// SetCover's cost per training row and tree (train pays it once per fit).
+	b.Run("cover", func(b *testing.B) {
+		for b.Loop() {
+			if err := m.SetCover(X); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(X[0])*m.NumTrees()), "ns/row/tree")
 	})
 	b.Run("predict", func(b *testing.B) {
 		i, s := 0, 0.0
