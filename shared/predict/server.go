@@ -136,6 +136,16 @@ func (s *Server) Handle(req handler.Request) (res handler.Response) {
 	if m == nil {
 		return noModel()
 	}
+	if req.QueryString != "" { // the plain path parses nothing more
+		k, explain, err := explainTop(req.QueryString, len(m.P.A.Features()))
+		var pe *ParamError
+		if errors.As(err, &pe) {
+			return paramError(pe)
+		}
+		if explain {
+			return explainAnswer(m, recs, array, k)
+		}
+	}
 	buf := make([]byte, 0, 64+len(recs)*56)
 	if array {
 		buf = append(buf, `{"model_version":`...)

@@ -45,6 +45,8 @@ type Model struct {
 	params           Params
 	bestIteration    int
 	validationLoss   []float64
+	cover            []float64  // per node, for explanations (shap.go); nil until SetCover
+	shap             *shapState // derived from cover
 	// stoppedAtDeadline: the deadline of FitWith ended boosting (not kept in
 	// the model's JSON: it describes the fit, not the model).
 	stoppedAtDeadline bool
@@ -326,6 +328,7 @@ type modelJSON struct {
 	ImportanceGain   []float64   `json:"importance_gain"`
 	ImportanceSplits []int       `json:"importance_splits"`
 	ValidationLoss   []float64   `json:"validation_loss,omitempty"`
+	Cover            []float64   `json:"cover,omitempty"` // per node (shap.go)
 }
 
 const modelFormat = "arrestcast-gbt/2"
@@ -349,6 +352,7 @@ func (m *Model) MarshalJSON() ([]byte, error) {
 		ImportanceGain:   m.importanceGain,
 		ImportanceSplits: m.importanceSplits,
 		ValidationLoss:   m.validationLoss,
+		Cover:            m.cover,
 	}
 	t := 0
 	for i := range m.nodes {
@@ -441,6 +445,9 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 		validationLoss:   j.ValidationLoss,
 	}
 	if err := out.setTrees(trees); err != nil {
+		return fmt.Errorf("decode gbt model: %w", err)
+	}
+	if err := out.setCover(j.Cover); err != nil {
 		return fmt.Errorf("decode gbt model: %w", err)
 	}
 	*m = *out

@@ -40,6 +40,9 @@ type Model struct {
 	Iterations int       `json:"iterations"`
 	Status     string    `json:"status"`    // why L-BFGS stopped
 	GradNorm   float64   `json:"grad_norm"` // largest gradient component at the solution
+	// Means are the training rows' feature means: the reference Contributions explains against
+	// (absent from models fitted before explanations).
+	Means []float64 `json:"means,omitempty"`
 }
 
 // Fit fits the model. It returns ctx's error if ctx ends first (checked at every evaluation).
@@ -108,7 +111,20 @@ func Fit(ctx context.Context, X [][]float64, y []uint8, opt Options) (*Model, er
 		Iterations: res.iters,
 		Status:     string(res.status),
 		GradNorm:   gn,
+		Means:      means(X),
 	}, nil
+}
+
+func means(X [][]float64) []float64 {
+	out := make([]float64, len(X))
+	for j, c := range X {
+		s := 0.0
+		for _, v := range c {
+			s += v
+		}
+		out[j] = s / float64(len(c))
+	}
+	return out
 }
 
 func infNorm(v []float64) float64 {
