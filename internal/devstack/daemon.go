@@ -29,6 +29,7 @@ type FunctionState struct {
 	Problem    string `json:"problem,omitempty"`    // why it is not deployed
 	URL        string `json:"url,omitempty"`        // its process, as the gateway reaches it
 	Namespaced bool   `json:"namespaced,omitempty"` // Addr is inside its own network namespace
+	Version    string `json:"version,omitempty"`    // the code version it runs (its binary's, or CODE_VERSION)
 }
 
 // ServiceState is one of the stack's services as the daemon runs it.
@@ -80,7 +81,8 @@ func (d *DaemonState) Down() []string {
 type Deployment struct {
 	Info       FunctionInfo
 	Proc       Proc
-	Namespaced bool // Proc.Addr is inside the function's own network namespace
+	Namespaced bool   // Proc.Addr is inside the function's own network namespace
+	Version    string // the code version it runs: CODE_VERSION, else its binary's (BinaryVersion)
 }
 
 // Deploy prepares function name as faasd would run it: the binary faasbuild
@@ -124,7 +126,11 @@ func Deploy(f *stackfile.File, name, buildDir, dir, secrets string, ep Endpoints
 			Labels: fn.Labels, Annotations: fn.Annotations, Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests,
 			ExecTimeout: execTimeout, Deployed: true,
 		},
-		Proc: Proc{Name: name, Path: bin, Dir: dir, Env: EnvList(env), Log: logPath, Addr: listen, StopGrace: grace},
+		Proc:    Proc{Name: name, Path: bin, Dir: dir, Env: EnvList(env), Log: logPath, Addr: listen, StopGrace: grace},
+		Version: env["CODE_VERSION"], // shared/config prefers it to the stamped one
+	}
+	if d.Version == "" {
+		d.Version = BinaryVersion(bin)
 	}
 	if rt.Watchdog != "" {
 		delete(env, "ARRESTCAST_LISTEN") // the handler listens where its image says: upstream_url
@@ -366,6 +372,7 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 		}
 		infos = append(infos, d.Info)
 		fs.Deployed, fs.URL, fs.Addr, fs.Namespaced = true, "http://"+d.Proc.Addr, d.Proc.Addr, d.Namespaced
+		fs.Version = d.Version
 		if err := sup.Start(d.Proc); err != nil {
 			mu.Unlock()
 			return err
