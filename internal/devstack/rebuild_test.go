@@ -124,14 +124,7 @@ func TestDaemonRedeploysNewBuilds(t *testing.T) {
 	if before.Name != "echo" || !before.Ready || before.Version != "" {
 		t.Fatalf("echo %+v", before)
 	}
-	bin := filepath.Join(c.Root, "build", "echo", "handler.new")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-ldflags", "-X "+versionVar+"=abc1234", "-o", bin, "./testdata/fakefn")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	if err := os.Rename(bin, filepath.Join(c.Root, "build", "echo", "handler")); err != nil {
-		t.Fatal(err)
-	}
+	rebuildFake(t, filepath.Join(c.Root, "build", "echo", "handler"), "abc1234")
 	if !NewerBuild(c, filepath.Join(c.Root, "build"), "echo") {
 		t.Fatal("the new build is not newer than the deployed copy")
 	}
@@ -152,5 +145,19 @@ func TestDaemonRedeploysNewBuilds(t *testing.T) {
 	}
 	if res, _ := get(t, c.GatewayURL+"/function/echo/env"); res.StatusCode != 200 {
 		t.Errorf("echo after the restart: %d", res.StatusCode)
+	}
+}
+
+// rebuildFake builds the fake function stamped with version, as the
+// template's Dockerfile stamps a function, and puts it at bin.
+func rebuildFake(t *testing.T, bin, version string) {
+	t.Helper()
+	tmp := bin + ".new"
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-ldflags", "-X "+versionVar+"="+version, "-o", tmp, "./testdata/fakefn")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		t.Fatal(err)
 	}
 }
