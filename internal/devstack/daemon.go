@@ -29,6 +29,8 @@ type FunctionState struct {
 	Problem    string `json:"problem,omitempty"`    // why it is not deployed
 	URL        string `json:"url,omitempty"`        // its process, as the gateway reaches it
 	Namespaced bool   `json:"namespaced,omitempty"` // Addr is inside its own network namespace
+	Version    string `json:"version,omitempty"`    // the code version it runs (its binary's, or CODE_VERSION)
+	pinned     bool   // Version is CODE_VERSION's, whatever the binary
 }
 
 // ServiceState is one of the stack's services as the daemon runs it.
@@ -80,7 +82,8 @@ func (d *DaemonState) Down() []string {
 type Deployment struct {
 	Info       FunctionInfo
 	Proc       Proc
-	Namespaced bool // Proc.Addr is inside the function's own network namespace
+	Namespaced bool   // Proc.Addr is inside the function's own network namespace
+	Version    string // the code version it runs: CODE_VERSION, else its binary's (BinaryVersion)
 }
 
 // Deploy prepares function name as faasd would run it: the binary faasbuild
@@ -124,7 +127,11 @@ func Deploy(f *stackfile.File, name, buildDir, dir, secrets string, ep Endpoints
 			Labels: fn.Labels, Annotations: fn.Annotations, Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests,
 			ExecTimeout: execTimeout, Deployed: true,
 		},
-		Proc: Proc{Name: name, Path: bin, Dir: dir, Env: EnvList(env), Log: logPath, Addr: listen, StopGrace: grace},
+		Proc:    Proc{Name: name, Path: bin, Dir: dir, Env: EnvList(env), Log: logPath, Addr: listen, StopGrace: grace},
+		Version: env["CODE_VERSION"], // shared/config prefers it to the stamped one
+	}
+	if d.Version == "" {
+		d.Version = BinaryVersion(bin)
 	}
 	if rt.Watchdog != "" {
 		delete(env, "ARRESTCAST_LISTEN") // the handler listens where its image says: upstream_url
@@ -249,6 +256,11 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 			sup.Kick()
 		}
 	}()
+	// SIGUSR2 (make dev after a rebuild) is handled once the functions are
+	// deployed; caught from the start so it never kills the daemon.
+	redeploySig := make(chan os.Signal, 1)
+	signal.Notify(redeploySig, syscall.SIGUSR2)
+	defer signal.Stop(redeploySig)
 	// daemon.json follows every start, readiness and exit (written below).
 	changed := make(chan struct{}, 1)
 	sup.OnChange = func() {
@@ -366,12 +378,20 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 		}
 		infos = append(infos, d.Info)
 		fs.Deployed, fs.URL, fs.Addr, fs.Namespaced = true, "http://"+d.Proc.Addr, d.Proc.Addr, d.Namespaced
+		fs.Version, fs.pinned = d.Version, d.Info.EnvVars["CODE_VERSION"] != ""
 		if err := sup.Start(d.Proc); err != nil {
 			mu.Unlock()
 			return err
 		}
 	}
 	mu.Unlock()
+	go func() {
+		for range redeploySig {
+			log.Info("SIGUSR2: redeploying the functions built anew")
+			redeployBuilt(c, o.BuildDir, sup, &mu, order, states, log)
+			write()
+		}
+	}()
 
 	gw := NewGateway(GatewayOptions{
 		Functions: infos,
@@ -453,6 +473,48 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	}
 	log.Info("devstack stopped")
 	return nil
+}
+
+// NewerBuild reports whether function name's build (buildDir/<name>/handler)
+// is newer than the copy it runs from (.dev/functions/<name>/handler, which
+// Deploy writes after the build): it needs redeploying.
+func NewerBuild(c *Config, buildDir, name string) bool {
+	src, err := os.Stat(filepath.Join(buildDir, name, "handler"))
+	if err != nil {
+		return false
+	}
+	dst, err := os.Stat(c.Path("functions", name, "handler"))
+	return err != nil || src.ModTime().After(dst.ModTime())
+}
+
+// redeployBuilt copies each deployed function's newer build (NewerBuild)
+// over the copy it runs from and restarts it; its state takes the new
+// binary's version. The others keep running.
+func redeployBuilt(c *Config, buildDir string, sup *Supervisor, mu *sync.Mutex, order []string, states map[string]*FunctionState, log *slog.Logger) {
+	mu.Lock()
+	var names []string
+	for _, n := range order {
+		fs := states[n]
+		if !fs.Deployed || !NewerBuild(c, buildDir, n) {
+			continue
+		}
+		dst := c.Path("functions", n, "handler")
+		if err := copyExecutable(filepath.Join(buildDir, n, "handler"), dst); err != nil {
+			log.Error("redeploy", "function", n, "err", err.Error())
+			continue
+		}
+		if !fs.pinned {
+			fs.Version = BinaryVersion(dst)
+		}
+		log.Info("function redeployed", "function", n, "version", fs.Version)
+		names = append(names, n)
+	}
+	mu.Unlock()
+	for _, n := range names {
+		if err := sup.Restart(n); err != nil {
+			log.Error("restart", "function", n, "err", err.Error())
+		}
+	}
 }
 
 // codeVersion is the repository's commit (git), or config.Version.

@@ -19,6 +19,7 @@ import (
 	"github.com/arrestcast/arrestcast/shared/config"
 	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
 // DemoOptions configure Demo.
@@ -338,7 +339,8 @@ func oneLine(b []byte) string {
 }
 
 // waitRun polls the run-tracking tables until the run's train step is done,
-// printing each step as it finishes; a failed step ends the wait.
+// printing each step as it finishes; a run that stalled or failed for good
+// (runStopped) ends the wait at once instead of at RunWait.
 func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Run, error) {
 	deadline := time.Now().Add(o.RunWait)
 	printed := map[string]bool{}
@@ -346,11 +348,11 @@ func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Ru
 	lastNote := time.Now()
 	var last Run
 	for {
-		runs, err := o.Runs.Status(ctx, 12)
+		latest, err := o.Runs.Status(ctx, 12)
 		if err != nil {
 			fmt.Fprintf(out, "  (run status: %v)\n", err)
 		}
-		for _, r := range runs {
+		for _, r := range latest {
 			if r.RunDate != date {
 				continue
 			}
@@ -364,9 +366,6 @@ func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Ru
 					printed[s.Step] = true
 					fmt.Fprintf(out, "  %-9s done    rows %9d -> %-9d %6.1fs\n", s.Step, s.RowsIn, s.RowsOut, s.Seconds)
 				case "failed":
-					if s.Permanent || s.Attempts >= 5 {
-						return r, fmt.Errorf("step %s of run %s failed: %s (make logs FN=%s)", s.Step, date, s.Error, s.Step)
-					}
 					if failures[s.Step] != s.Attempts {
 						failures[s.Step] = s.Attempts
 						fmt.Fprintf(out, "  %-9s failed (attempt %d, MinIO redelivers the event): %s\n", s.Step, s.Attempts, truncate(s.Error, 120))
@@ -379,6 +378,9 @@ func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Ru
 			}
 			if s, ok := r.Step(until); ok && s.Status == "done" {
 				return r, nil
+			}
+			if err := runStopped(r, time.Now()); err != nil {
+				return r, err
 			}
 		}
 		if time.Since(lastNote) > 30*time.Second {
@@ -394,6 +396,51 @@ func waitRun(ctx context.Context, o DemoOptions, out io.Writer, date string) (Ru
 		case <-time.After(o.Poll):
 		}
 	}
+}
+
+// Failed attempts a run gets before the demo gives up on it, and how long
+// after a transient failure MinIO's redelivery (seconds, normally) may take
+// to start the step again.
+const (
+	demoMaxAttempts = 5
+	redeliveryGrace = 2 * time.Minute
+)
+
+// runStopped says why waiting for run r is pointless, naming the run and
+// the step: the tracker calls it stalled (no step runs and the next one
+// never started), or a step of it failed for good: permanently, on its
+// demoMaxAttempts-th attempt, or transiently with no redelivery within
+// redeliveryGrace of now. nil: the run may still finish.
+func runStopped(r Run, now time.Time) error {
+	if r.Status == string(runs.Stalled) {
+		step := r.StoppedAt
+		if step == "" {
+			step = nextStep(r)
+		}
+		return fmt.Errorf("run %s stalled: step %s never started: %s (make status, make logs FN=%s)", r.RunDate, step, r.Reason, step)
+	}
+	for _, s := range r.Steps {
+		if s.Status != string(runs.Failed) {
+			continue
+		}
+		// A transient failure fails the run too, until the redelivered
+		// event starts the step again.
+		forGood := s.Permanent || s.Attempts >= demoMaxAttempts ||
+			r.Status == string(runs.Failed) && !s.Finished.IsZero() && now.Sub(s.Finished) > redeliveryGrace
+		if !forGood {
+			continue
+		}
+		why := "permanently"
+		switch {
+		case s.Permanent:
+		case s.Attempts >= demoMaxAttempts:
+			why = fmt.Sprintf("%d times", s.Attempts)
+		default:
+			why = fmt.Sprintf("and was not retried for %s", now.Sub(s.Finished).Round(time.Second))
+		}
+		return fmt.Errorf("step %s of run %s failed %s: %s (make logs FN=%s)", s.Step, r.RunDate, why, s.Error, s.Step)
+	}
+	return nil
 }
 
 // nextStep is the first chain step the run has not finished.

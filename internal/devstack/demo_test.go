@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/repo"
+	"github.com/arrestcast/arrestcast/shared/platform/runs"
 )
 
 // fakePipeline plays the functions' side of the HTTP contracts the demo
@@ -195,7 +196,7 @@ func TestRunDemoStopsOnAFailedStep(t *testing.T) {
 	})
 	var out bytes.Buffer
 	_, err := waitRun(t.Context(), DemoOptions{Runs: runs, Poll: time.Millisecond, RunWait: 5 * time.Second}, &out, DemoFirstRun)
-	if err == nil || !strings.Contains(err.Error(), "step merge of run 2017-12-01 failed: boom") {
+	if err == nil || !strings.Contains(err.Error(), "step merge of run 2017-12-01 failed permanently: boom") {
 		t.Errorf("err %v", err)
 	}
 }
@@ -284,5 +285,63 @@ func TestRunDemoGoesAsFarAsTheChainIsDeployed(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "enrich    done") || strings.Contains(out.String(), "== Next monthly run") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestRunStoppedOnTheTrackersStatuses: the demo gives up on a run the
+// tracker calls stalled or whose step failed for good, naming run and step;
+// a running run, or one whose transient failure MinIO is about to redeliver, goes on.
+func TestRunStoppedOnTheTrackersStatuses(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	done := StepRun{Step: "download", Status: string(runs.Done), Finished: now.Add(-time.Hour)}
+	for _, c := range []struct {
+		name string
+		run  Run
+		want string // "" : keep waiting
+	}{
+		{"running", Run{Status: string(runs.Running), Steps: []StepRun{done, {Step: "merge", Status: string(runs.Running)}}}, ""},
+		{"stalled", Run{Status: string(runs.Stalled), StoppedAt: "merge", Reason: "no step has run since download finished",
+			Steps: []StepRun{done}}, "run 2017-12-01 stalled: step merge never started: no step has run since download finished (make status, make logs FN=merge)"},
+		{"permanent", Run{Status: string(runs.Failed), StoppedAt: "enrich", Steps: []StepRun{done,
+			{Step: "enrich", Status: string(runs.Failed), Permanent: true, Attempts: 1, Error: "bad input", Finished: now}}},
+			"step enrich of run 2017-12-01 failed permanently: bad input (make logs FN=enrich)"},
+		{"fifth attempt", Run{Status: string(runs.Running), Steps: []StepRun{done,
+			{Step: "enrich", Status: string(runs.Failed), Attempts: 5, Error: "timeout", Finished: now}}},
+			"step enrich of run 2017-12-01 failed 5 times: timeout"},
+		{"transient, redelivery due", Run{Status: string(runs.Failed), Steps: []StepRun{done,
+			{Step: "enrich", Status: string(runs.Failed), Attempts: 1, Error: "timeout", Finished: now.Add(-10 * time.Second)}}}, ""},
+		{"transient, never redelivered", Run{Status: string(runs.Failed), Steps: []StepRun{done,
+			{Step: "enrich", Status: string(runs.Failed), Attempts: 1, Error: "timeout", Finished: now.Add(-3 * time.Minute)}}},
+			"step enrich of run 2017-12-01 failed and was not retried for 3m0s: timeout"},
+	} {
+		c.run.RunDate = DemoFirstRun
+		err := runStopped(c.run, now)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want to keep waiting", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestWaitRunStopsOnAStalledRun: a stalled run ends the wait on the first
+// poll, long before RunWait (the fake cancels the wait after 20 polls, so a
+// demo that kept waiting fails here with context.Canceled).
+func TestWaitRunStopsOnAStalledRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	polls := 0
+	st := runStatusFunc(func(context.Context, int) ([]Run, error) {
+		if polls++; polls > 20 {
+			cancel()
+		}
+		return []Run{{RunDate: DemoFirstRun, Status: string(runs.Stalled), StoppedAt: "train", Reason: "no step has run since features finished",
+			Steps: []StepRun{{Step: "download", Status: "done"}, {Step: "features", Status: "done"}}}}, nil
+	})
+	var out bytes.Buffer
+	_, err := waitRun(ctx, DemoOptions{Runs: st, Poll: time.Millisecond, RunWait: time.Hour}, &out, DemoFirstRun)
+	if err == nil || !strings.Contains(err.Error(), "run 2017-12-01 stalled: step train never started") {
+		t.Errorf("err %v after %d polls", err, polls)
 	}
 }

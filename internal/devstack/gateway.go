@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/stackfile"
+	"github.com/arrestcast/arrestcast/shared/config/bodylimit"
 )
 
 // Namespace is faasd's function namespace: /function/<name>.openfaas-fn is
@@ -335,9 +336,17 @@ func (g *Gateway) enqueue(w http.ResponseWriter, r *http.Request, rest string) {
 		writeText(w, http.StatusNotFound, "Cannot find service: .")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	// The queue holds the body until the function takes it: bound it as the
+	// function's template would, before it is read whole.
+	limit := g.bodyLimit(name)
+	body, err := bodylimit.Read(w, r, limit)
+	if errors.Is(err, bodylimit.ErrTooLarge) {
+		g.log.Warn("async request body refused", "function", name, "content_length", r.ContentLength, "max_request_body", limit)
+		bodylimit.Refuse(w, limit)
+		return
+	}
 	if err != nil {
-		writeText(w, http.StatusBadRequest, err.Error())
+		bodylimit.WriteError(w, http.StatusBadRequest, map[string]any{"error": "read request body: " + err.Error()})
 		return
 	}
 	cb := r.Header.Get("X-Callback-Url")
@@ -365,6 +374,19 @@ func (g *Gateway) enqueue(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	w.Header().Set("X-Call-Id", call.id)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// bodyLimit is function name's max_request_body, read from the environment
+// it runs with as its template reads it (the default for a function not
+// deployed, or whose value the template would refuse to start with).
+func (g *Gateway) bodyLimit(name string) int64 {
+	env := g.fns[name].EnvVars
+	n, err := bodylimit.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		g.log.Warn("function's body limit", "function", name, "err", err.Error())
+		return bodylimit.Default
+	}
+	return n
 }
 
 // work runs queued calls one at a time (queue-worker max_inflight 1).

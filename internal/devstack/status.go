@@ -29,6 +29,9 @@ type StepRun struct {
 	Seconds  float64 `json:"seconds"`
 	Attempts int     `json:"attempts"`
 	Error    string  `json:"error,omitempty"`
+	// CodeVersion is the version of the function that ran this attempt
+	// (the runs table's code_version).
+	CodeVersion string `json:"code_version,omitempty"`
 	// Permanent: the step gave up on these inputs (a transient failure is
 	// retried: MinIO redelivers the event until the function answers 2xx).
 	Permanent bool      `json:"permanent,omitempty"`
@@ -99,7 +102,7 @@ func (s RunsStatus) Status(ctx context.Context, limit int) ([]Run, error) {
 		for _, st := range p.Steps {
 			r.Steps = append(r.Steps, StepRun{
 				Step: st.Step, Status: string(st.Status), RowsIn: st.RowsIn, RowsOut: st.RowsOut, Rejects: st.Rejects,
-				Seconds: st.Duration.Seconds(), Attempts: st.Attempts, Error: st.Error, Permanent: st.Permanent,
+				Seconds: st.Duration.Seconds(), Attempts: st.Attempts, Error: st.Error, Permanent: st.Permanent, CodeVersion: st.CodeVersion,
 				Started: st.StartedAt, Finished: st.FinishedAt,
 			})
 		}
@@ -146,10 +149,12 @@ func PrintRuns(w io.Writer, runs []Run) {
 		fmt.Fprintln(w, "no runs recorded yet (make invoke FN=download, or make demo)")
 		return
 	}
-	printRuns(w, runs)
+	printRuns(w, runs, nil)
 }
 
-func printRuns(w io.Writer, runs []Run) {
+// printRuns writes runs as a table per run. running maps a function to the
+// code version it runs now: a step run by another version says so.
+func printRuns(w io.Writer, runs []Run, running map[string]string) {
 	for _, r := range runs {
 		fmt.Fprintf(w, "run %s: %s", r.RunDate, r.Status)
 		if r.StoppedAt != "" {
@@ -157,7 +162,7 @@ func printRuns(w io.Writer, runs []Run) {
 		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  STEP\tSTATUS\tROWS IN\tROWS OUT\tREJECTS\tSECONDS\tATTEMPTS\tERROR")
+		fmt.Fprintln(tw, "  STEP\tSTATUS\tROWS IN\tROWS OUT\tREJECTS\tSECONDS\tATTEMPTS\tVERSION\tERROR")
 		for _, s := range r.Steps {
 			secs := "-"
 			if s.Status != "running" {
@@ -167,15 +172,44 @@ func printRuns(w io.Writer, runs []Run) {
 			if s.Permanent {
 				errText = "[permanent] " + errText
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", s.Step, s.Status, s.RowsIn, s.RowsOut, s.Rejects, secs, s.Attempts, truncate(errText, 80))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\t%s\n", s.Step, s.Status, s.RowsIn, s.RowsOut, s.Rejects, secs, s.Attempts,
+				versionCell(s, running), truncate(errText, 80))
 		}
 		tw.Flush()
 	}
 }
 
+// versionCell is a step run's short code version, marked "(now V)" when
+// its function runs another version V today.
+func versionCell(s StepRun, running map[string]string) string {
+	v := ShortVersion(s.CodeVersion)
+	if v == "" {
+		v = "-"
+	}
+	if now := running[s.Step]; now != "" && s.CodeVersion != "" && now != s.CodeVersion {
+		v += " (now " + ShortVersion(now) + ")"
+	}
+	return v
+}
+
+// RunningVersions maps each deployed function to the code version it runs
+// (daemon.json); nil without a daemon.
+func RunningVersions(ds *DaemonState) map[string]string {
+	if ds == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range ds.Functions {
+		if f.Deployed && f.Version != "" {
+			out[f.Name] = f.Version
+		}
+	}
+	return out
+}
+
 // PrintRunSelection writes every unfinished or failed run first, then the
-// newest n others.
-func PrintRunSelection(w io.Writer, all []Run, n int) {
+// newest n others; running is as for printRuns.
+func PrintRunSelection(w io.Writer, all []Run, n int, running map[string]string) {
 	if len(all) == 0 {
 		PrintRuns(w, nil)
 		return
@@ -183,13 +217,13 @@ func PrintRunSelection(w io.Writer, all []Run, n int) {
 	open, newest := SelectRuns(all, n)
 	if len(open) > 0 {
 		fmt.Fprintf(w, "== %d unfinished or failed run(s)\n", len(open))
-		printRuns(w, open)
+		printRuns(w, open, running)
 	} else {
 		fmt.Fprintln(w, "== every run finished")
 	}
 	if len(newest) > 0 {
 		fmt.Fprintf(w, "== the newest %d finished of %d run(s) (-runs N for more)\n", len(newest), len(all))
-		printRuns(w, newest)
+		printRuns(w, newest, running)
 	}
 }
 
@@ -292,7 +326,7 @@ func Status(ctx context.Context, c *Config, out io.Writer, o StatusOptions) erro
 	if err != nil {
 		return fmt.Errorf("run status: postgres on 127.0.0.1:%d does not answer: %w", c.PostgresPort, err)
 	}
-	PrintRunSelection(out, all, o.Runs)
+	PrintRunSelection(out, all, o.Runs, RunningVersions(ds))
 	if o.Monitor == nil {
 		return nil
 	}

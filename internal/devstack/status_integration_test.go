@@ -90,3 +90,71 @@ func TestRunsStatusReadsTheTracker(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestDemoStopsOnTheTrackersStalledAndFailedRuns: the statuses the tracker
+// derives (a run whose chain stopped StallAfter ago is stalled; a transient
+// failure not redelivered) make runStopped end the demo's wait, naming the
+// run and step; a fresh transient failure does not.
+func TestDemoStopsOnTheTrackersStalledAndFailedRuns(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := t.Context()
+	pool, err := pgpool.Open(ctx, pg.URL, pgpool.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tr := runs.New(pool, runs.Options{CodeVersion: "test"})
+	if err := tr.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ref := []runs.Ref{{Bucket: "data", Key: "in", ETag: "e"}}
+	stalled, failed := time.Date(2017, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
+	run, _, err := tr.Begin(ctx, stalled, "download", ref, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Finish(ctx, run, runs.Stats{}); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err = tr.Begin(ctx, failed, "download", ref, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Fail(ctx, run, errString("socrata timed out"), false); err != nil {
+		t.Fatal(err)
+	}
+	read := func() map[string]Run {
+		t.Helper()
+		all, err := RunsStatus{URL: pg.URL}.Status(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]Run{}
+		for _, r := range all {
+			out[r.RunDate] = r
+		}
+		return out
+	}
+	got := read()
+	for _, d := range []string{"2017-12-01", "2018-01-01"} {
+		if err := runStopped(got[d], time.Now()); err != nil {
+			t.Errorf("run %s (%s) just now: %v, want to keep waiting", d, got[d].Status, err)
+		}
+	}
+	// As if the steps had finished long ago.
+	if _, err := pool.Exec(ctx, `UPDATE step_runs SET started_at = started_at - interval '1 hour', finished_at = finished_at - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	got = read()
+	if r := got["2017-12-01"]; r.Status != string(runs.Stalled) {
+		t.Fatalf("run 2017-12-01: %+v, want stalled", r)
+	}
+	err = runStopped(got["2017-12-01"], time.Now())
+	if err == nil || !strings.Contains(err.Error(), "run 2017-12-01 stalled: step merge never started") {
+		t.Errorf("stalled run: %v", err)
+	}
+	err = runStopped(got["2018-01-01"], time.Now())
+	if err == nil || !strings.Contains(err.Error(), "step download of run 2018-01-01 failed and was not retried") || !strings.Contains(err.Error(), "socrata timed out") {
+		t.Errorf("failed run (%s): %v", got["2018-01-01"].Status, err)
+	}
+}

@@ -109,6 +109,7 @@ type managed struct {
 	ready   chan struct{} // closed when first ready (per start)
 	stop    chan struct{} // closed by Stop
 	kick    chan struct{} // cuts a backoff wait short (Kick)
+	restart chan struct{} // stops the running instance and starts a new one (Restart)
 }
 
 // NewSupervisor returns an empty supervisor.
@@ -136,7 +137,7 @@ func (s *Supervisor) Start(p Proc) error {
 		p.StopSignal = syscall.SIGTERM
 	}
 	m := &managed{spec: p, journal: &journal{path: p.Log}, state: ProcState{Name: p.Name, Addr: p.Addr},
-		stop: make(chan struct{}), ready: make(chan struct{}), kick: make(chan struct{}, 1)}
+		stop: make(chan struct{}), ready: make(chan struct{}), kick: make(chan struct{}, 1), restart: make(chan struct{}, 1)}
 	s.procs[p.Name] = m
 	s.order = append(s.order, p.Name)
 	s.wg.Add(1)
@@ -192,6 +193,24 @@ func (s *Supervisor) Kick() {
 		default:
 		}
 	}
+}
+
+// Restart stops the running instance of name (its stop signal and grace,
+// as Stop) and starts it again at once, from the same spec: a new binary at
+// its Path (a redeploy) runs. One waiting out its backoff starts at once.
+// A deliberate restart is not counted in Restarts.
+func (s *Supervisor) Restart(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.procs[name]
+	if !ok {
+		return fmt.Errorf("no process %s", name)
+	}
+	select {
+	case m.restart <- struct{}{}:
+	default: // one is pending already
+	}
+	return nil
 }
 
 // WaitReady waits until the named process serves.
@@ -263,6 +282,11 @@ func (s *Supervisor) loop(m *managed) {
 			case <-m.stop:
 				s.terminate(m, exited)
 				return
+			case <-m.restart:
+				s.terminate(m, exited)
+				s.Logger.Info(m.spec.kind()+" restarting on request", m.spec.kind(), m.spec.Name)
+				delay = s.Backoff.Min
+				continue
 			}
 			status := "exited 0"
 			if exitErr != nil {
@@ -277,6 +301,8 @@ func (s *Supervisor) loop(m *managed) {
 		case <-m.stop:
 			return
 		case <-m.kick:
+			delay = s.Backoff.Min
+		case <-m.restart:
 			delay = s.Backoff.Min
 		case <-time.After(delay):
 			delay *= 2

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/arrestcast/arrestcast/internal/faasbuild"
 	"github.com/arrestcast/arrestcast/internal/stackfile"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
@@ -90,6 +92,7 @@ type UpOptions struct {
 // the daemon, which supervises everything: PostgreSQL, the stand-in, the
 // gateway and functions, the cron, then MinIO (it probes its webhook targets
 // on the gateway as it starts). On a stack already up it has the daemon
+// rebuild the functions whose code changed (refresh) and restart them, and
 // restart at once whatever is down, waits until everything serves, and
 // returns ErrAlreadyUp.
 func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
@@ -102,6 +105,9 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 	}
 	if st, err := ReadStackState(c); err == nil {
 		if st.Daemon != nil && st.Daemon.Alive() {
+			if err := refresh(ctx, c, st, out, o); err != nil {
+				return st, err
+			}
 			return st, revive(ctx, c, st, out, o.Wait)
 		}
 		fmt.Fprintln(out, "stack.json names a stack that no longer runs: cleaning it up first")
@@ -205,6 +211,93 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 		return nil, fmt.Errorf("write stack.json: %w", err)
 	}
 	return st, nil
+}
+
+// refresh is Up on a running stack whose functions' code changed: the
+// functions OutdatedFunctions names are rebuilt (unless NoBuild), then every
+// deployed function with a build newer than the copy it runs from is
+// redeployed and restarted by the daemon (SIGUSR2), and waited for.
+func refresh(ctx context.Context, c *Config, st *StackState, out io.Writer, o UpOptions) error {
+	ds, err := ReadDaemonState(c)
+	if err != nil {
+		return nil // revive says what is wrong
+	}
+	if !o.NoBuild {
+		f, err := stackfile.Load(c.StackFile, c.Lookup)
+		if err != nil {
+			return err
+		}
+		names, err := OutdatedFunctions(ctx, c, f, RunningVersions(ds))
+		if err != nil {
+			return err
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(out, "the stack is up, but the code of %s changed: rebuilding\n", strings.Join(names, ", "))
+			if err := buildNamed(ctx, c, names, out); err != nil {
+				return err
+			}
+		}
+	}
+	buildDir := filepath.Join(c.Root, "build")
+	var fresh []string
+	for _, fn := range ds.Functions {
+		switch {
+		case fn.Deployed && NewerBuild(c, buildDir, fn.Name):
+			fresh = append(fresh, fn.Name)
+		case !fn.Deployed && fn.Problem != "not selected" && NewerBuild(c, buildDir, fn.Name):
+			fmt.Fprintf(out, "%s is built now but was not deployed at start: make dev-down dev deploys it\n", fn.Name)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "redeploying %s (new builds): restarting them\n", strings.Join(fresh, ", "))
+	signaled := time.Now()
+	if err := syscall.Kill(st.Daemon.Pid, syscall.SIGUSR2); err != nil {
+		return fmt.Errorf("have the daemon (pid %d) redeploy: %w", st.Daemon.Pid, err)
+	}
+	deadline := time.Now().Add(o.Wait)
+	for {
+		ds, err := ReadDaemonState(c)
+		var waiting []string
+		versions := map[string]string{}
+		for _, n := range fresh {
+			var fs *FunctionState
+			if err == nil {
+				for i := range ds.Functions {
+					if ds.Functions[i].Name == n {
+						fs = &ds.Functions[i]
+					}
+				}
+			}
+			if fs == nil || !fs.Ready || !fs.Since.After(signaled) {
+				waiting = append(waiting, n)
+				continue
+			}
+			versions[n] = fs.Version
+		}
+		if len(waiting) == 0 {
+			for _, n := range fresh {
+				fmt.Fprintf(out, "restarted: %s (version %s)\n", n, orDash(ShortVersion(versions[n])))
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not back after the redeploy in %s: %s (make logs FN=<name> says why)", o.Wait, strings.Join(waiting, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // revive is Up on a running stack: whatever is down is restarted now
@@ -478,8 +571,14 @@ func BuildFunctions(ctx context.Context, c *Config, f *stackfile.File, out io.Wr
 		fmt.Fprintln(out, "build: every function is up to date")
 		return nil
 	}
-	fmt.Fprintf(out, "build: faasbuild verify %s (gofmt, go test, go build per function)\n", strings.Join(stale, " "))
-	cmd := exec.CommandContext(ctx, "go", append([]string{"run", "./cmd/faasbuild", "-f", c.StackFile, "verify"}, stale...)...)
+	return buildNamed(ctx, c, stale, out)
+}
+
+// buildNamed builds the named functions with cmd/faasbuild; a failed build
+// is reported, not an error (the function stays as it was).
+func buildNamed(ctx context.Context, c *Config, names []string, out io.Writer) error {
+	fmt.Fprintf(out, "build: faasbuild verify %s (gofmt, go test, go build per function)\n", strings.Join(names, " "))
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", "./cmd/faasbuild", "-f", c.StackFile, "verify"}, names...)...)
 	cmd.Dir = c.Root
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
@@ -491,17 +590,22 @@ func BuildFunctions(ctx context.Context, c *Config, f *stackfile.File, out io.Wr
 	return nil
 }
 
+// buildInputs are the files and folders function name is built from: its
+// handler folder, its template, the stack file and configuration.copy.
+func buildInputs(c *Config, f *stackfile.File, name string) []string {
+	fn := f.Functions[name]
+	inputs := []string{f.Path(fn.Handler), f.Path(filepath.Join("template", fn.Lang)), c.StackFile}
+	for _, p := range f.Configuration.Copy {
+		inputs = append(inputs, f.Path(p))
+	}
+	return inputs
+}
+
 // StaleFunctions lists the functions to (re)build: handler folder present and
 // build/<fn>/handler missing or older than anything it is built from.
 func StaleFunctions(c *Config, f *stackfile.File) (stale, missing []string, err error) {
-	shared := []string{c.StackFile}
-	for _, p := range f.Configuration.Copy {
-		shared = append(shared, f.Path(p))
-	}
 	for _, name := range f.Names() {
-		fn := f.Functions[name]
-		handler := f.Path(fn.Handler)
-		if _, err := os.Stat(handler); err != nil {
+		if _, err := os.Stat(f.Path(f.Functions[name].Handler)); err != nil {
 			missing = append(missing, name)
 			continue
 		}
@@ -510,8 +614,7 @@ func StaleFunctions(c *Config, f *stackfile.File) (stale, missing []string, err 
 			stale = append(stale, name)
 			continue
 		}
-		inputs := append([]string{handler, f.Path(filepath.Join("template", fn.Lang))}, shared...)
-		newest, err := newestMod(inputs)
+		newest, err := newestMod(buildInputs(c, f, name))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -520,6 +623,46 @@ func StaleFunctions(c *Config, f *stackfile.File) (stale, missing []string, err 
 		}
 	}
 	return stale, missing, nil
+}
+
+// OutdatedFunctions lists the functions a running stack must rebuild: those
+// StaleFunctions names, and each running one (running: function -> the
+// code version it runs) whose version is not the repository's now
+// (faasbuild.CodeVersion) and whose build inputs differ between the commit
+// it was built from and the work tree. A dirty or unknown commit counts as
+// changed: what it held cannot be told. Outside git only StaleFunctions counts.
+func OutdatedFunctions(ctx context.Context, c *Config, f *stackfile.File, running map[string]string) ([]string, error) {
+	stale, _, err := StaleFunctions(c, f)
+	if err != nil {
+		return nil, err
+	}
+	now, err := faasbuild.CodeVersion(ctx, c.Root)
+	if err != nil {
+		return stale, nil
+	}
+	out := slices.Clone(stale)
+	for _, name := range f.Names() {
+		v, ok := running[name]
+		if !ok || v == now || slices.Contains(out, name) {
+			continue
+		}
+		if changedSince(ctx, c.Root, v, buildInputs(c, f, name)) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// changedSince reports whether paths differ between the commit a version
+// names and the work tree (tracked files, as CodeVersion counts them).
+func changedSince(ctx context.Context, root, version string, paths []string) bool {
+	commit, dirty := strings.CutSuffix(version, "-dirty")
+	if dirty || commit == "" {
+		return true
+	}
+	args := append([]string{"--no-optional-locks", "-C", root, "diff", "--quiet", commit, "--"}, paths...)
+	// Exit 0: no difference; 1: a difference; else (an unknown commit): cannot tell.
+	return exec.CommandContext(ctx, "git", args...).Run() != nil
 }
 
 func newestMod(paths []string) (time.Time, error) {

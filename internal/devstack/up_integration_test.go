@@ -184,6 +184,28 @@ func TestUpDownWithRealServices(t *testing.T) {
 		}
 	}
 
+	// make dev again after merge was rebuilt (another version): the daemon
+	// redeploys and restarts merge alone, and the stack stays up.
+	rebuildFake(t, filepath.Join(c.Root, "build", "merge", "handler"), "abc1234")
+	out.Reset()
+	if _, err := Up(ctx, c, UpOptions{Out: &out, DaemonBin: daemonBin, NoBuild: true}); !errors.Is(err, ErrAlreadyUp) {
+		t.Errorf("up after a rebuild: %v, want ErrAlreadyUp", err)
+	}
+	if !strings.Contains(out.String(), "redeploying merge (new builds)") || !strings.Contains(out.String(), "restarted: merge (version abc1234)") {
+		t.Errorf("up after a rebuild said:\n%s", out.String())
+	}
+	ds, err := ReadDaemonState(c)
+	if err != nil || len(ds.Functions) != 1 || ds.Functions[0].Pid == fnPid || !ds.Functions[0].Ready || ds.Functions[0].Version != "abc1234" {
+		t.Errorf("merge after the redeploy: %+v %v (was pid %d)", ds, err, fnPid)
+	} else {
+		procs["merge"] = RefOf(ds.Functions[0].Pid)
+	}
+	for _, name := range []string{"daemon", "minio", "postgres"} {
+		if !procs[name].Alive() {
+			t.Errorf("%s (pid %d) did not survive the redeploy", name, procs[name].Pid)
+		}
+	}
+
 	// Down: everything stops, every port is free, stack.json is gone.
 	if err := Down(ctx, c, &out); err != nil {
 		t.Fatalf("down: %v", err)

@@ -1,11 +1,14 @@
 package linkcheck
 
 import (
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,6 +81,10 @@ func TestFunctionsLinkOnlyTheirOwnStep(t *testing.T) {
 			linked[p] = true
 		}
 	}
+	// The template's main package is compiled into every image too.
+	for _, p := range templateDeps(t) {
+		linked[p] = true
+	}
 	// Every package under shared/ is compiled by some function's image
 	// build (its handler or the handler's tests): shared/ holds nothing else.
 	cmd := exec.Command("go", "list", "./shared/...")
@@ -97,6 +104,35 @@ func TestFunctionsLinkOnlyTheirOwnStep(t *testing.T) {
 	if len(unused) > 0 {
 		t.Errorf("no function compiles %v: they belong in internal/", unused)
 	}
+}
+
+// templateDeps lists the module's packages template/golang-http's main.go
+// links (its own module: read its imports, list theirs from the root).
+func templateDeps(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), repo.Path("template/golang-http/main.go"), nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); strings.HasPrefix(p, module) {
+			args = append(args, p)
+		}
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = repo.Root()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list the template's imports: %v", err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		if rel, ok := strings.CutPrefix(p, module); ok {
+			pkgs = append(pkgs, rel)
+		}
+	}
+	return pkgs
 }
 
 func contains(xs []string, x string) bool {

@@ -4,18 +4,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -23,15 +19,10 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/arrestcast/arrestcast/shared/config"
+	"github.com/arrestcast/arrestcast/shared/config/bodylimit"
 )
 
-const (
-	defaultTimeout = 10 * time.Second
-	// defaultMaxRequestBody bounds a body when max_request_body is unset:
-	// handler.Request holds the whole body, so it is read before Handle runs
-	// (and before any token check the handler makes).
-	defaultMaxRequestBody = 1 << 20
-)
+const defaultTimeout = 10 * time.Second
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
@@ -39,14 +30,10 @@ func main() {
 	readTimeout := durationEnv("read_timeout", defaultTimeout)
 	writeTimeout := durationEnv("write_timeout", defaultTimeout)
 	healthInterval := durationEnv("healthcheck_interval", defaultTimeout)
-	maxBody := int64(defaultMaxRequestBody)
-	if v := os.Getenv("max_request_body"); v != "" {
-		n, err := byteSize(v)
-		if err != nil {
-			slog.Error("bad max_request_body", "value", v, "err", err)
-			os.Exit(1)
-		}
-		maxBody = n
+	maxBody, err := bodylimit.FromEnv(os.Getenv)
+	if err != nil {
+		slog.Error(err.Error(), "value", os.Getenv(bodylimit.Env))
+		os.Exit(1)
 	}
 
 	// The watchdog talks to :8082. ARRESTCAST_LISTEN only exists so the local
@@ -83,127 +70,16 @@ func durationEnv(name string, fallback time.Duration) time.Duration {
 	return fallback
 }
 
-// byteSize reads a size in bytes ("65536") or with a binary unit: 64KiB,
-// 9MiB, 1GiB as GOMEMLIMIT writes them, or 64Ki, 9Mi, 1Gi as stack.yml's
-// memory limits do.
-func byteSize(v string) (int64, error) {
-	num, mult := strings.TrimSpace(v), int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
-			num, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("want a positive number of bytes (65536) or of KiB, MiB, GiB (64KiB, 9MiB; or 64Ki, 9Mi), got %q", v)
-	}
-	return n * mult, nil
-}
-
-var errBodyTooLarge = errors.New("request body larger than max_request_body")
-
-// readBody reads the request body, refusing one larger than limit before it
-// is allocated: a Content-Length over the limit without reading a byte of
-// it, a chunked body (of-watchdog forwards every body chunked) after at most
-// limit+1 bytes. A body within the limit is read whole, as handler.Request
-// needs it.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	if r.ContentLength > limit {
-		return nil, errBodyTooLarge
-	}
-	// MaxBytesReader also has the server close the connection instead of
-	// draining what the client still sends.
-	body := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength >= 0 {
-		b := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	return readChunked(body)
-}
-
-// readChunked reads a body of unknown length in pieces of at most 1 MiB and
-// copies them into one slice of the exact size at the end, as io.ReadAll
-// does, but drops the pieces when the body proves too large instead of
-// assembling a slice only to throw it away: a refused body costs its limit
-// once, not twice.
-func readChunked(body io.Reader) ([]byte, error) {
-	var pieces [][]byte
-	size, next := 0, 512
-	for {
-		p := make([]byte, next)
-		n, err := fill(body, p)
-		if n > 0 {
-			pieces = append(pieces, p[:n])
-			size += n
-		}
-		if err == io.EOF {
-			break
-		}
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, errBodyTooLarge
-		}
-		if err != nil {
-			return nil, err // a body cut off is an error, never a shorter body
-		}
-		next = min(2*next, 1<<20)
-	}
-	if len(pieces) == 1 {
-		return pieces[0], nil
-	}
-	b := make([]byte, 0, size)
-	for _, p := range pieces {
-		b = append(b, p...)
-	}
-	return b, nil
-}
-
-// fill reads into p until it is full or the reader fails (io.EOF at the
-// end), returning that error as it is.
-func fill(r io.Reader, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		m, err := r.Read(p[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// writeError answers {"error": message, "field": "body", ...} as the
-// functions' own refusals do (shared/faas.Fail).
-func writeError(w http.ResponseWriter, status int, fields map[string]any) {
-	fields["field"] = "body"
-	b, _ := json.Marshal(fields)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
-
 func makeRequestHandler(maxBody int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r, maxBody)
-		if errors.Is(err, errBodyTooLarge) {
+		body, err := bodylimit.Read(w, r, maxBody)
+		if errors.Is(err, bodylimit.ErrTooLarge) {
 			slog.Warn("request body refused", "method", r.Method, "content_length", r.ContentLength, "max_request_body", maxBody)
-			writeError(w, http.StatusRequestEntityTooLarge, map[string]any{
-				"error":            fmt.Sprintf("request body larger than max_request_body (%d bytes)", maxBody),
-				"max_request_body": maxBody,
-			})
+			bodylimit.Refuse(w, maxBody)
 			return
 		}
 		if err != nil {
-			writeError(w, http.StatusBadRequest, map[string]any{"error": "read request body: " + err.Error()})
+			bodylimit.WriteError(w, http.StatusBadRequest, map[string]any{"error": "read request body: " + err.Error()})
 			return
 		}
 		req := handler.Request{
