@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
@@ -37,6 +38,20 @@ const Threshold = 0.5
 // DefaultBudget bounds the search of v2's parameters when the settings do
 // not (faasd cuts calls at 60 s).
 const DefaultBudget = 20 * time.Second
+
+// How the fits share the time to the step's fitting deadline (deadline),
+// so that neither recipe starves the other. Boosting the seed's 250 trees
+// costs about half of v2's final fit (fewer features, no encoding), and
+// the search's trials fit a third of v2's rows.
+const (
+	// SeedTreesShare of the time left when the seed's trees start is
+	// theirs; v2 reads, encodes, searches and fits in the rest.
+	SeedTreesShare = 0.3
+	// SearchShare of the time left when v2's search starts is the
+	// search's (Options.Budget at most); v2's final fit, which must keep
+	// a real number of trees, and its calibration have the rest.
+	SearchShare = 0.3
+)
 
 // Options tune train; the zero value trains both recipes, searches for
 // DefaultBudget, with no time limit and no registry.
@@ -145,7 +160,51 @@ func run(ctx context.Context, r *runner.Run, o Options) error {
 	r.Count(0, int64(records.Len()), 0)
 	note(r, out, art)
 	r.Note("seconds", took.seconds)
+	logDecision(r, out)
 	return nil
+}
+
+// release hands the memory of the tables a phase dropped back before the
+// next phase allocates: the heap's goal would otherwise stay twice the
+// largest live set so far, and a function is killed at its memory limit.
+func release() { debug.FreeOSMemory() }
+
+// logDecision logs what train decided, in one line: the champion kept or
+// replaced, every candidate's test scores, the chosen recipe and threshold.
+func logDecision(r *runner.Run, out *Outcome) {
+	type cand struct {
+		Recipe    string  `json:"recipe"`
+		Algorithm string  `json:"algorithm"`
+		ROCAUC    float64 `json:"test_roc_auc"`
+		AP        float64 `json:"test_average_precision"`
+		Trees     int     `json:"trees,omitempty"`
+	}
+	var cands []cand
+	for _, k := range out.Candidates {
+		trees, _ := k.trees()
+		cands = append(cands, cand{k.Recipe, k.Algorithm, k.Report.ROCAUC, k.Report.AveragePrecision, trees})
+	}
+	champion := "not registered"
+	switch {
+	case out.Version > 0 && out.Champion:
+		champion = "replaced"
+	case out.Version > 0:
+		champion = "kept"
+	}
+	c := out.Chosen
+	r.Env.Logger().Info("trained", "step", r.Step.Name, "run_date", chain.Day(r.Date), "champion", champion,
+		"model_version", out.Version, "decision", out.Decision, "recipe", c.Recipe, "algorithm", c.Algorithm,
+		"threshold", c.threshold(), "roc_auc", c.Report.ROCAUC, "average_precision", c.Report.AveragePrecision,
+		"compared_on", out.Compared.What, "candidates", cands)
+}
+
+// threshold is the probability from which the candidate's artifact answers
+// "arrest".
+func (k *Candidate) threshold() float64 {
+	if k.V2 != nil {
+		return k.V2.Recipe.Threshold
+	}
+	return Threshold
 }
 
 // phases times train's phases, for its manifest.
@@ -167,7 +226,7 @@ func (p *phases) mark(name string) {
 
 // deadline is when boosting stops within a time limit: when what follows
 // the fits (predictions, metrics, the replay check, writes) still has a
-// quarter of the limit (at 16× the 2017 year that work takes 10 s of 58).
+// quarter of the limit.
 // A train killed by its timeout leaves nothing, and its retries would fail
 // the same way.
 func deadline(r *runner.Run, o Options) time.Time {
