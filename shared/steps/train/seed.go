@@ -34,7 +34,9 @@ type seedInputs struct {
 // logistic-regression baseline and gradient-boosted trees with gbt's
 // defaults (the search of the defaults on cross-validated balanced rows
 // picked the defaults: it is gone), boosting until fitBy at most.
-func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, took *phases) ([]*Candidate, *seedInputs, error) {
+// The test set's rows are the test records' (nRecords of them, in their
+// order): the ones in scored are scored.
+func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, scored []int, nRecords int, took *phases) ([]*Candidate, *seedInputs, error) {
 	trainT, err := fit.ReadTable(ctx, r, chain.RoleTrain)
 	if err != nil {
 		return nil, nil, err
@@ -63,13 +65,21 @@ func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, too
 		return nil, nil, runner.Permanentf("train set: %w", err)
 	}
 	r.Note("seed_rows", map[string]int{"train_set": len(ytr), "kept": min(len(ytr), MaxSeedTrainRows)})
-	if Xtr, ytr = everyKth(Xtr, ytr, MaxSeedTrainRows); len(ytr) < trainT.Len() {
+	if len(ytr) > MaxSeedTrainRows {
+		Xtr, ytr = pickRows(Xtr, ytr, everyKthRow(len(ytr), MaxSeedTrainRows))
 		trainT = nil
-		release()
 	}
+	release() // at 16× the year the tables read were 400 MB
 	Xte, yte, err := featureMatrix(testT, rc.Features)
 	if err != nil {
 		return nil, nil, runner.Permanentf("test set: %w", err)
+	}
+	if len(yte) != nRecords {
+		return nil, nil, runner.Permanentf("test set: %d rows, the test records %d", len(yte), nRecords)
+	}
+	if len(scored) < nRecords {
+		Xte, yte = pickRows(Xte, yte, scored)
+		testT = nil
 	}
 	in.trainRows = len(ytr)
 	took.mark("seed_read")
@@ -78,6 +88,7 @@ func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, too
 	if err != nil {
 		return nil, nil, err
 	}
+	took.mark("seed_baseline")
 	trees, err := fitTrees(ctx, r, Xtr, ytr, Xte, yte, rc.Features, o, fitBy)
 	if err != nil {
 		return nil, nil, err
@@ -114,23 +125,17 @@ func featureMatrix(t *table.Table, features []string) ([][]float64, []uint8, err
 	return X, y, nil
 }
 
-// everyKth keeps every k-th row of X and y, the fewest k that leaves at
-// most limit rows (all when there are no more).
-func everyKth(X [][]float64, y []uint8, limit int) ([][]float64, []uint8) {
-	n := len(y)
-	if n <= limit {
-		return X, y
-	}
-	k := (n + limit - 1) / limit
-	ys := make([]uint8, 0, (n+k-1)/k)
-	for i := 0; i < n; i += k {
-		ys = append(ys, y[i])
+// pickRows keeps rows of X and y.
+func pickRows(X [][]float64, y []uint8, rows []int) ([][]float64, []uint8) {
+	ys := make([]uint8, len(rows))
+	for k, i := range rows {
+		ys[k] = y[i]
 	}
 	Xs := make([][]float64, len(X))
 	for j, c := range X {
-		Xs[j] = make([]float64, 0, len(ys))
-		for i := 0; i < n; i += k {
-			Xs[j] = append(Xs[j], c[i])
+		Xs[j] = make([]float64, len(rows))
+		for k, i := range rows {
+			Xs[j][k] = c[i]
 		}
 	}
 	return Xs, ys

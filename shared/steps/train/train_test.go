@@ -193,16 +193,19 @@ func TestChooseOnNewestMonth(t *testing.T) {
 	}
 }
 
-// Past its cap the seed keeps every k-th row, labels with their features.
-func TestEveryKth(t *testing.T) {
+// Past a cap, every k-th row is kept, labels with their features.
+func TestEveryKthRow(t *testing.T) {
+	if rows := everyKthRow(10, 4); !slices.Equal(rows, []int{0, 3, 6, 9}) {
+		t.Fatalf("kept %v of 10, at most 4", rows)
+	}
+	if rows := everyKthRow(10, 10); len(rows) != 10 {
+		t.Fatalf("kept %v of 10, at most 10", rows)
+	}
 	X := [][]float64{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}
 	y := []uint8{0, 1, 0, 1, 0, 1, 0, 1, 0, 1}
-	Xs, ys := everyKth(X, y, 4)
+	Xs, ys := pickRows(X, y, everyKthRow(10, 4))
 	if !slices.Equal(Xs[0], []float64{0, 3, 6, 9}) || !slices.Equal(ys, []uint8{0, 1, 0, 1}) {
 		t.Fatalf("kept %v, %v", Xs[0], ys)
-	}
-	if Xs, _ := everyKth(X, y, 10); &Xs[0][0] != &X[0][0] {
-		t.Fatal("copied rows under the cap")
 	}
 }
 

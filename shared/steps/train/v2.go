@@ -36,6 +36,10 @@ const MaxV2ValidRows = 50_000
 // with fewer, the newest tenth of the training rows is used.
 const MinValidRows = 1000
 
+// MinSearchBudget is the least time v2's search is run with: a trial on
+// the search's rows takes a few seconds.
+const MinSearchBudget = 2 * time.Second
+
 // v2Rows is how v2's rows were chosen, for train's manifest.
 type v2Rows struct {
 	Records    int    `json:"records"`     // training records read
@@ -87,6 +91,11 @@ func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, recor
 			cfg.Budget = budget
 			if !fitBy.IsZero() {
 				cfg.Budget = min(budget, time.Duration(float64(time.Until(fitBy))*SearchShare))
+			}
+			if cfg.Budget < MinSearchBudget {
+				// No time for a trial that says anything: the start it is.
+				search = &tune.LocalResult{Best: cfg.Start, Budget: cfg.Budget, StoppedBy: "budget"}
+				return cfg.Start, nil
 			}
 			by := time.Now().Add(cfg.Budget)
 			res, err := tune.Local(ctx, cfg, func(ctx context.Context, p gbt.Params) (float64, int, error) {
