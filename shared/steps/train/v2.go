@@ -36,9 +36,10 @@ const MaxV2ValidRows = 50_000
 // with fewer, the newest tenth of the training rows is used.
 const MinValidRows = 1000
 
-// MinSearchBudget is the least time v2's search is run with: a trial on
-// the search's rows takes a few seconds.
-const MinSearchBudget = 2 * time.Second
+// MinSearchBudget is the least time v2's search is run with: the start and
+// one neighbour, at the 2017 year's 2–3 s a trial. With less, the final
+// fit has the time.
+const MinSearchBudget = 5 * time.Second
 
 // v2Rows is how v2's rows were chosen, for train's manifest.
 type v2Rows struct {
@@ -56,18 +57,7 @@ type v2Rows struct {
 // older ones train; the search starts from the champion's parameters when
 // the champion is a v2 model, else v2's defaults. It scores the test
 // records.
-func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, records *table.Table, took *phases) (*Candidate, error) {
-	all, err := fit.ReadTable(ctx, r, chain.RoleTrainRecords)
-	if err != nil {
-		return nil, err
-	}
-	trainT, validT, err := splitRecords(r, all)
-	if err != nil {
-		return nil, err
-	}
-	all = nil
-	release() // at 16× the year the records were 300 MB, the kept rows 30
-	took.mark("v2_read")
+func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, trainT, validT, records *table.Table) (*Candidate, error) {
 	opts := recipev2.Options{Seed: o.Seed, Deadline: fitBy, ThresholdMCC: o.ThresholdMCC}
 	var search *tune.LocalResult
 	if !o.NoSearch {
@@ -125,6 +115,20 @@ func fitV2(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, recor
 	}
 	return &Candidate{Recipe: model.RecipeV2, Algorithm: model.GBT, Params: f.Params, Report: rep, Proba: proba,
 		Importance: f.Importance, GBT: f.Model, V2: f, Search: search, Artifact: func() *model.Artifact { return model.FromV2(f) }}, nil
+}
+
+// readV2 reads the training records and keeps v2's (splitRecords).
+func readV2(ctx context.Context, r *runner.Run) (train, valid *table.Table, err error) {
+	all, err := fit.ReadTable(ctx, r, chain.RoleTrainRecords)
+	if err != nil {
+		return nil, nil, err
+	}
+	if train, valid, err = splitRecords(r, all); err != nil {
+		return nil, nil, err
+	}
+	all = nil
+	release() // at 16× the year the records were 300 MB, the kept rows 30
+	return train, valid, nil
 }
 
 // splitRecords splits the training records for v2 (splitByDate) at the
