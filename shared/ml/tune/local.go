@@ -60,7 +60,9 @@ type LocalConfig struct {
 	Defaults gbt.Params // what the gain is measured against (recorded; evaluated when it differs from Start)
 	Moves    []Move     // nil: DefaultMoves()
 	MinGain  float64    // a trial must lower the best loss by more than this (0: 0.0005)
-	Patience int        // trials in a row without gain that end the search (0: 2)
+	// Patience is the trials in a row without gain that end the search (0:
+	// 2, or WarmPatience when Start differs from Defaults).
+	Patience int
 	// FirstMove is where the round of neighbours begins (mod the moves):
 	// a monthly retrain passes the month, so that the months whose search
 	// finds nothing still try different neighbours of the champion's
@@ -70,8 +72,13 @@ type LocalConfig struct {
 }
 
 // Eval fits parameters and returns their validation loss (lower is
-// better) and the trees early stopping kept.
+// better) and the trees early stopping kept. An error wrapping ErrCut says
+// the fit was stopped by its time limit before early stopping: its loss is
+// not comparable, and the search ends there.
 type Eval func(ctx context.Context, p gbt.Params) (loss float64, trees int, err error)
+
+// ErrCut is what an Eval's error wraps when its fit ran out of time.
+var ErrCut = errors.New("trial cut by its time limit")
 
 // LocalTrial is one evaluation of Local.
 type LocalTrial struct {
@@ -80,7 +87,8 @@ type LocalTrial struct {
 	Loss    float64    `json:"loss"`
 	Trees   int        `json:"trees"`
 	Seconds float64    `json:"seconds"`
-	Kept    bool       `json:"kept"` // it became the best
+	Kept    bool       `json:"kept"`          // it became the best
+	Cut     bool       `json:"cut,omitempty"` // stopped by its time limit: not scored
 }
 
 // LocalResult is Local's outcome.
@@ -92,12 +100,20 @@ type LocalResult struct {
 	Seconds      float64       `json:"seconds"`
 	Budget       time.Duration `json:"-"` // the budget it had
 	// StoppedBy says why the search ended: "no gain" (Patience trials in
-	// a row), "budget", or "moves" (every neighbour of the best tried).
+	// a row), "budget" (no time for another trial, or one was cut), or
+	// "moves" (every neighbour of the best tried).
 	StoppedBy string `json:"stopped_by"`
 }
 
 // Gain is how much lower the best loss is than the defaults'.
 func (r LocalResult) Gain() float64 { return r.DefaultsLoss - r.BestLoss }
+
+// WarmPatience is Local's default patience when it starts from parameters
+// an earlier search chose (Start is not Defaults): their neighbours were
+// tried before, FirstMove rotates which one leads, and one that does not
+// gain ends the search, so that a month that finds nothing costs Start's
+// and Defaults' evaluations and one trial.
+const WarmPatience = 1
 
 // Local is a search that earns its time: it evaluates Start (and Defaults,
 // when they differ), then tries the neighbours of the best parameters so far
@@ -105,8 +121,9 @@ func (r LocalResult) Gain() float64 { return r.DefaultsLoss - r.BestLoss }
 // than MinGain and starting again from it, until Patience trials in a row
 // gained nothing, every neighbour of the best was tried, or the budget ran
 // out (a trial is only begun when, at the pace of the trials so far, it
-// would end inside the budget). When nothing beats Start the search has
-// cost Start's evaluation and Patience trials. Warm-started from last
+// would end inside the budget; a trial cut by its time limit ends the
+// search unscored). When nothing beats Start the search has cost Start's
+// (and Defaults') evaluation and Patience trials. Warm-started from last
 // month's best parameters, a monthly retrain keeps what earlier searches
 // found.
 func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error) {
@@ -121,8 +138,12 @@ func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error)
 	if minGain == 0 {
 		minGain = 0.0005
 	}
+	warm := cfg.Defaults != (gbt.Params{}) && cfg.Defaults != cfg.Start
 	patience := cfg.Patience
-	if patience == 0 {
+	switch {
+	case patience == 0 && warm:
+		patience = WarmPatience
+	case patience == 0:
 		patience = 2
 	}
 	offset := 0
@@ -131,26 +152,36 @@ func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error)
 	}
 	start := time.Now()
 	res := LocalResult{Budget: cfg.Budget}
+	// run evaluates p; a cut trial is logged, and ends the search.
 	run := func(move string, p gbt.Params) (LocalTrial, error) {
 		t0 := time.Now()
 		loss, trees, err := eval(ctx, p)
-		if err != nil {
+		tr := LocalTrial{Move: move, Params: p, Loss: loss, Trees: trees, Seconds: time.Since(t0).Seconds()}
+		if errors.Is(err, ErrCut) {
+			tr.Loss, tr.Cut = 0, true
+			res.Trials = append(res.Trials, tr)
+			res.StoppedBy = "budget"
+		} else if err != nil {
 			return LocalTrial{}, fmt.Errorf("local search: %s: %w", move, err)
 		}
-		tr := LocalTrial{Move: move, Params: p, Loss: loss, Trees: trees, Seconds: time.Since(t0).Seconds()}
 		return tr, nil
 	}
+	done := func() LocalResult {
+		res.Seconds = time.Since(start).Seconds()
+		return res
+	}
+	res.Best = cfg.Start
 	first, err := run("start", cfg.Start)
-	if err != nil {
-		return res, err
+	if err != nil || first.Cut {
+		return done(), err // nothing to compare with: Start it is
 	}
 	first.Kept = true
 	res.Trials = append(res.Trials, first)
-	res.Best, res.BestLoss, res.DefaultsLoss = cfg.Start, first.Loss, first.Loss
-	if cfg.Defaults != (gbt.Params{}) && cfg.Defaults != cfg.Start && affordable(start, cfg.Budget, res.Trials) {
+	res.BestLoss, res.DefaultsLoss = first.Loss, first.Loss
+	if warm && affordable(start, cfg.Budget, res.Trials) {
 		d, err := run("defaults", cfg.Defaults)
-		if err != nil {
-			return res, err
+		if err != nil || d.Cut {
+			return done(), err
 		}
 		res.DefaultsLoss = d.Loss
 		if d.Loss < res.BestLoss-minGain {
@@ -163,7 +194,7 @@ func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error)
 	tried := map[gbt.Params]bool{res.Best: true}
 	for {
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return done(), err
 		}
 		if idle >= patience {
 			res.StoppedBy = "no gain"
@@ -190,8 +221,8 @@ func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error)
 		}
 		tried[cand] = true
 		tr, err := run(name, cand)
-		if err != nil {
-			return res, err
+		if err != nil || tr.Cut {
+			return done(), err
 		}
 		if tr.Loss < res.BestLoss-minGain {
 			tr.Kept = true
@@ -201,8 +232,7 @@ func Local(ctx context.Context, cfg LocalConfig, eval Eval) (LocalResult, error)
 		}
 		res.Trials = append(res.Trials, tr)
 	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
+	return done(), nil
 }
 
 // affordable reports whether one more trial, as long as the trials so far

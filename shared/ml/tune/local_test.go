@@ -2,6 +2,7 @@ package tune
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -84,5 +85,60 @@ func TestLocalFirstMoveRotates(t *testing.T) {
 	}
 	if len(seen) != len(moves) {
 		t.Fatalf("%d of %d neighbours tried over the months: %v", len(seen), len(moves), seen)
+	}
+}
+
+// Warm-started from parameters an earlier search chose, a month whose
+// first neighbour gains nothing costs the start's and the defaults'
+// evaluations and that one trial.
+func TestLocalWarmStartStopsAfterOneIdleTrial(t *testing.T) {
+	start := gbt.DefaultParams()
+	start.MaxLeaves, start.LearningRate = 63, 0.08
+	res, err := Local(context.Background(), LocalConfig{Start: start, Defaults: gbt.DefaultParams(), Budget: time.Minute}, bowl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trials) != 3 || res.Trials[1].Move != "defaults" || res.Best != start || res.StoppedBy != "no gain" || res.Gain() <= 0 {
+		t.Fatalf("%d trials (%+v), best %+v, stopped by %s, gain %v", len(res.Trials), res.Trials, res.Best, res.StoppedBy, res.Gain())
+	}
+}
+
+// A warm start whose first neighbour gains keeps going: the gain case is
+// searched as before.
+func TestLocalWarmStartKeepsGaining(t *testing.T) {
+	start := gbt.DefaultParams()
+	start.MaxLeaves, start.LearningRate = 255, 0.08
+	res, err := Local(context.Background(), LocalConfig{Start: start, Defaults: gbt.DefaultParams(), Budget: time.Minute, FirstMove: 1}, bowl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Best.MaxLeaves != 64 || res.StoppedBy != "no gain" {
+		t.Fatalf("best %d leaves, stopped by %s; trials %+v", res.Best.MaxLeaves, res.StoppedBy, res.Trials)
+	}
+}
+
+// A trial cut by its time limit is logged, not scored, and ends the
+// search with the best so far; a cut start leaves the start.
+func TestLocalCutTrialEndsTheSearch(t *testing.T) {
+	start := gbt.DefaultParams() // 255 leaves: halving them gains
+	calls := 0
+	cutThird := func(ctx context.Context, p gbt.Params) (float64, int, error) {
+		calls++
+		if calls == 3 {
+			return 0.01, 3, fmt.Errorf("boosting stopped at 3 trees: %w", ErrCut)
+		}
+		return bowl(ctx, p)
+	}
+	res, err := Local(context.Background(), LocalConfig{Start: start, Budget: time.Minute, FirstMove: 1}, cutThird)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trials) != 3 || !res.Trials[2].Cut || res.Trials[2].Kept || res.StoppedBy != "budget" || res.Best != res.Trials[1].Params || !res.Trials[1].Kept {
+		t.Fatalf("stopped by %s, best %+v, trials %+v", res.StoppedBy, res.Best, res.Trials)
+	}
+	cutAll := func(context.Context, gbt.Params) (float64, int, error) { return 0, 1, ErrCut }
+	res, err = Local(context.Background(), LocalConfig{Start: start, Budget: time.Minute}, cutAll)
+	if err != nil || res.Best != start || len(res.Trials) != 1 || res.Gain() != 0 || res.StoppedBy != "budget" {
+		t.Fatalf("err %v, best %+v, trials %+v", err, res.Best, res.Trials)
 	}
 }

@@ -126,9 +126,14 @@ type Fitted struct {
 }
 
 // Search picks the trees' parameters given an evaluation of them: eval fits
-// parameters and returns their validation log loss and the trees early
-// stopping kept.
-type Search func(ctx context.Context, eval func(context.Context, gbt.Params) (loss float64, trees int, err error)) (gbt.Params, error)
+// parameters, boosting until by at most (zero: Options.Deadline), and
+// returns their validation log loss and the trees early stopping kept. Its
+// error wraps ErrCut when the time limit, not early stopping, ended the
+// boosting: that loss is not comparable with the others.
+type Search func(ctx context.Context, eval func(ctx context.Context, p gbt.Params, by time.Time) (loss float64, trees int, err error)) (gbt.Params, error)
+
+// ErrCut is what a search trial's error wraps when it ran out of time.
+var ErrCut = errors.New("recipe v2: trial stopped at its time limit")
 
 // Timing is where Fit's time went, in seconds.
 type Timing struct {
@@ -317,12 +322,19 @@ func searchParams(ctx context.Context, X [][]float64, y []uint8, nT int, search 
 	for k, i := range rows {
 		ys[k] = y[i]
 	}
-	eval := func(ctx context.Context, q gbt.Params) (float64, int, error) {
-		m, _, err := boost(ctx, Xs, ys, nS, q, deadline)
+	eval := func(ctx context.Context, q gbt.Params, by time.Time) (float64, int, error) {
+		if by.IsZero() || (!deadline.IsZero() && deadline.Before(by)) {
+			by = deadline
+		}
+		m, _, err := boost(ctx, Xs, ys, nS, q, by)
 		if err != nil {
 			return 0, 0, err
 		}
-		return slices.Min(m.ValidationLoss()), m.NumTrees(), nil
+		loss := slices.Min(m.ValidationLoss())
+		if m.StoppedAtDeadline() {
+			return loss, m.NumTrees(), fmt.Errorf("%d trees: %w", m.NumTrees(), ErrCut)
+		}
+		return loss, m.NumTrees(), nil
 	}
 	p, err := search(ctx, eval)
 	if err != nil {

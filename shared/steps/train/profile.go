@@ -15,13 +15,8 @@ import (
 	"github.com/arrestcast/arrestcast/shared/runner"
 )
 
-// MaxProfileRows bounds the test records the reference profile is fitted
-// on (every k-th row beyond it): deciles and a 501-point grid need far
-// fewer, and at 16× the 2017 year the whole test set's inputs would take
-// hundreds of MB. Its months count every row.
-const MaxProfileRows = 200_000
-
-// replay runs the assembled artifact on every raw test record, as predict
+// replay runs the assembled artifact on every raw test record scored (at
+// most MaxTestRows), as predict
 // would serve it: the probabilities must be the very ones the fit computed
 // (want) — train/serve skew is caught here, before the artifact is written
 // — and the same pass gathers the reference profile's sample: each
@@ -36,17 +31,16 @@ func replay(ctx context.Context, pred *model.Predictor, records *table.Table, wa
 	if err != nil {
 		return nil, 0, runner.Permanentf("replay: %w", err)
 	}
-	step := (n + MaxProfileRows - 1) / MaxProfileRows
-	var rows []int
-	for i := 0; i < n; i += max(step, 1) {
-		rows = append(rows, i)
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
 	}
 	features := pred.A.Features()
 	s := profile.NewSample(records, rows, features)
 	x := make([]float64, len(features))
 	var raw model.Raw
 	var rec recipe.Record
-	worst, next := 0.0, 0
+	worst := 0.0
 	for i := range n {
 		if i%8192 == 0 && ctx.Err() != nil {
 			return nil, 0, ctx.Err()
@@ -61,10 +55,7 @@ func replay(ctx context.Context, pred *model.Predictor, records *table.Table, wa
 			return nil, 0, runner.Permanentf("replay: row %d: probability %v, the fit's %v", i, p, want[i])
 		}
 		worst = max(worst, d)
-		if next < len(rows) && rows[next] == i {
-			s.Add(&rec, x, p)
-			next++
-		}
+		s.Add(&rec, x, p)
 	}
 	if worst > model.MaxReplayError {
 		return nil, worst, runner.Permanentf("artifact replays the fit with error %g (> %g)", worst, model.MaxReplayError)
@@ -73,11 +64,12 @@ func replay(ctx context.Context, pred *model.Predictor, records *table.Table, wa
 }
 
 // writeProfile fits the chosen model's reference profile on the replay's
-// sample and writes it beside the artifact (at art). The monitor compares
-// every new month with it and never reads training data.
-func writeProfile(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, s *profile.Sample, records *table.Table) error {
+// sample and writes it beside the artifact (at art), with the months of
+// every test record. The monitor compares every new month with it and
+// never reads training data.
+func writeProfile(ctx context.Context, r *runner.Run, out *Outcome, art runner.Ref, s *profile.Sample, months []profile.Month) error {
 	p := profile.Fit(s, chain.Day(r.Date), art.ETag, drift.Options{})
-	p.Months = profile.MonthsOf(records)
+	p.Months = months
 	b, err := json.Marshal(p) // compact: a few hundred kB of reference grids
 	if err != nil {
 		return fmt.Errorf("encode profile: %w", err)

@@ -17,65 +17,96 @@ import (
 	"github.com/arrestcast/arrestcast/shared/steps/internal/fit"
 )
 
-// seedInputs is what features handed train beside the ML-ready sets.
+// MaxSeedTrainRows bounds the rows the seed's models fit on: every k-th row
+// of the balanced train set beyond it (its classes stay balanced). The 2017
+// year's set has 189k rows (none is left out); 16× it, 3M, whose trees
+// would not boost a tenth of their rounds in the step's time.
+const MaxSeedTrainRows = 200_000
+
+// seedInputs is what features handed train for the seed's recipe: the
+// ML-ready sets' matrices (at most MaxSeedTrainRows training rows; the
+// scored test rows), the recipe and the stations.
 type seedInputs struct {
 	recipe    *recipe.Recipe
 	stations  []geo.Station
 	trainRows int
+	Xtr, Xte  [][]float64
+	ytr, yte  []uint8
+}
+
+// readSeed reads the ML-ready sets, the recipe and the stations. Each set
+// is cut down to its rows as soon as it is read, before the next is: at
+// 16× the 2017 year the train set alone is 270 MB of numbers. The test
+// set's rows are the test records' (nRecords of them, in their order): the
+// ones in scored are kept.
+func readSeed(ctx context.Context, r *runner.Run, scored []int, nRecords int) (*seedInputs, error) {
+	rc, err := fit.ReadRecipe(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := rc.Prepare(); err != nil {
+		return nil, &runner.Permanent{Err: err}
+	}
+	in := &seedInputs{recipe: rc}
+	ref, err := r.Input(chain.RoleStationsUsed)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.GetJSON(ctx, ref, &in.stations); err != nil {
+		return nil, err
+	}
+	trainT, err := fit.ReadTable(ctx, r, chain.RoleTrain)
+	if err != nil {
+		return nil, err
+	}
+	if in.Xtr, in.ytr, err = featureMatrix(trainT, rc.Features); err != nil {
+		return nil, runner.Permanentf("train set: %w", err)
+	}
+	r.Note("seed_rows", map[string]int{"train_set": len(in.ytr), "kept": min(len(in.ytr), MaxSeedTrainRows)})
+	if len(in.ytr) > MaxSeedTrainRows {
+		in.Xtr, in.ytr = pickRows(in.Xtr, in.ytr, everyKthRow(len(in.ytr), MaxSeedTrainRows))
+		trainT = nil
+		release()
+	}
+	testT, err := fit.ReadTable(ctx, r, chain.RoleTest)
+	if err != nil {
+		return nil, err
+	}
+	if in.Xte, in.yte, err = featureMatrix(testT, rc.Features); err != nil {
+		return nil, runner.Permanentf("test set: %w", err)
+	}
+	if len(in.yte) != nRecords {
+		return nil, runner.Permanentf("test set: %d rows, the test records %d", len(in.yte), nRecords)
+	}
+	if len(scored) < nRecords {
+		in.Xte, in.yte = pickRows(in.Xte, in.yte, scored)
+		testT = nil
+		release()
+	}
+	in.trainRows = len(in.ytr)
+	r.Count(int64(len(in.ytr)+len(in.yte)), 0, 0)
+	return in, nil
 }
 
 // fitSeed trains the seed recipe's two models on the ML-ready sets: a
 // logistic-regression baseline and gradient-boosted trees with gbt's
 // defaults (the search of the defaults on cross-validated balanced rows
 // picked the defaults: it is gone), boosting until fitBy at most.
-func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, took *phases) ([]*Candidate, *seedInputs, error) {
-	trainT, err := fit.ReadTable(ctx, r, chain.RoleTrain)
+func fitSeed(ctx context.Context, r *runner.Run, o Options, fitBy time.Time, in *seedInputs, took *phases) ([]*Candidate, error) {
+	baseline, err := fitBaseline(ctx, in.Xtr, in.ytr, in.Xte, in.yte)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	testT, err := fit.ReadTable(ctx, r, chain.RoleTest)
+	took.mark("seed_baseline")
+	trees, err := fitTrees(ctx, r, in.Xtr, in.ytr, in.Xte, in.yte, in.recipe.Features, o, fitBy)
 	if err != nil {
-		return nil, nil, err
-	}
-	rc, err := fit.ReadRecipe(ctx, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := rc.Prepare(); err != nil {
-		return nil, nil, &runner.Permanent{Err: err}
-	}
-	in := &seedInputs{recipe: rc}
-	ref, err := r.Input(chain.RoleStationsUsed)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := r.GetJSON(ctx, ref, &in.stations); err != nil {
-		return nil, nil, err
-	}
-	Xtr, ytr, err := featureMatrix(trainT, rc.Features)
-	if err != nil {
-		return nil, nil, runner.Permanentf("train set: %w", err)
-	}
-	Xte, yte, err := featureMatrix(testT, rc.Features)
-	if err != nil {
-		return nil, nil, runner.Permanentf("test set: %w", err)
-	}
-	in.trainRows = len(ytr)
-	took.mark("seed_read")
-	r.Count(int64(len(ytr)+len(yte)), 0, 0)
-	baseline, err := fitBaseline(ctx, Xtr, ytr, Xte, yte)
-	if err != nil {
-		return nil, nil, err
-	}
-	trees, err := fitTrees(ctx, r, Xtr, ytr, Xte, yte, rc.Features, o, fitBy)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, c := range []*Candidate{baseline, trees} {
 		c.Recipe = model.RecipeSeed
-		c.Artifact = seedArtifact(c, rc)
+		c.Artifact = seedArtifact(c, in.recipe)
 	}
-	return []*Candidate{trees, baseline}, in, nil
+	return []*Candidate{trees, baseline}, nil
 }
 
 // seedArtifact builds a seed candidate's artifact.
@@ -103,15 +134,31 @@ func featureMatrix(t *table.Table, features []string) ([][]float64, []uint8, err
 	return X, y, nil
 }
 
+// pickRows keeps rows of X and y.
+func pickRows(X [][]float64, y []uint8, rows []int) ([][]float64, []uint8) {
+	ys := make([]uint8, len(rows))
+	for k, i := range rows {
+		ys[k] = y[i]
+	}
+	Xs := make([][]float64, len(X))
+	for j, c := range X {
+		Xs[j] = make([]float64, len(rows))
+		for k, i := range rows {
+			Xs[j][k] = c[i]
+		}
+	}
+	return Xs, ys
+}
+
 // fitTrees fits gbt's defaults on the seed's training rows, stopping at
-// the seed's share of the time to fitBy (the rest is v2's), and scores the
+// SeedTreesShare of the time to fitBy (the rest is v2's), and scores the
 // test rows.
 func fitTrees(ctx context.Context, r *runner.Run, Xtr [][]float64, ytr []uint8, Xte [][]float64, yte []uint8, names []string, o Options, fitBy time.Time) (*Candidate, error) {
 	p := gbt.DefaultParams()
 	p.Seed = o.Seed + 1
 	by := fitBy
 	if !by.IsZero() && !o.SeedOnly {
-		by = time.Now().Add(time.Until(fitBy) * 2 / 5)
+		by = time.Now().Add(time.Duration(float64(time.Until(fitBy)) * SeedTreesShare))
 	}
 	m, err := gbt.FitWith(ctx, Xtr, ytr, p, gbt.Options{Deadline: by})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
@@ -30,6 +31,16 @@ import (
 	"github.com/arrestcast/arrestcast/shared/steps/internal/fit"
 )
 
+// MaxTestRows bounds the test rows every candidate (and the champion, when
+// registering) is scored on, the artifact's replay checks and the
+// reference profile is fitted on: every k-th of the test records beyond
+// it, the test set's rows alike. The 2017 year's 52k test records are all
+// scored; 16× it, the 836k would cost every candidate's predictions, the
+// replay and the champion's scoring (a third of the step's time) for
+// figures no more precise than the year's: its newest month, which
+// decides, is then as many rows as the year's.
+const MaxTestRows = 60_000
+
 // Threshold is the probability from which predict answers "arrest", unless
 // a recipe chose its own (v2 with ThresholdMCC).
 const Threshold = 0.5
@@ -37,6 +48,20 @@ const Threshold = 0.5
 // DefaultBudget bounds the search of v2's parameters when the settings do
 // not (faasd cuts calls at 60 s).
 const DefaultBudget = 20 * time.Second
+
+// How the fits share the time to the step's fitting deadline (deadline),
+// so that neither recipe starves the other. Boosting the seed's 250 trees
+// costs about half of v2's final fit (fewer features, no encoding), and
+// the search's trials fit a third of v2's rows.
+const (
+	// SeedTreesShare of the time left when the seed's trees start is
+	// theirs; v2 reads, encodes, searches and fits in the rest.
+	SeedTreesShare = 0.3
+	// SearchShare of the time left when v2's search starts is the
+	// search's (Options.Budget at most); v2's final fit, which must keep
+	// a real number of trees, and its calibration have the rest.
+	SearchShare = 0.3
+)
 
 // Options tune train; the zero value trains both recipes, searches for
 // DefaultBudget, with no time limit and no registry.
@@ -103,19 +128,40 @@ func run(ctx context.Context, r *runner.Run, o Options) error {
 	fitBy := deadline(r, o)
 	took := phases{}
 	took.mark("")
-	records, err := fit.ReadTable(ctx, r, chain.RoleTestRecords)
+	all, err := fit.ReadTable(ctx, r, chain.RoleTestRecords)
 	if err != nil {
 		return err
 	}
+	months, nRecords := profile.MonthsOf(all), all.Len()
+	scored := everyKthRow(nRecords, MaxTestRows)
+	records := all
+	if len(scored) < nRecords {
+		records, all = all.Select(scored), nil
+	}
+	r.Note("test_rows", map[string]int{"records": nRecords, "scored": records.Len()})
 	took.mark("read_test_records")
-	seed, in, err := fitSeed(ctx, r, o, fitBy, &took)
+	// Everything is read before anything is fitted, so that the fits share
+	// the time that is left (at 16× the year the reads are half of it).
+	in, err := readSeed(ctx, r, scored, nRecords)
 	if err != nil {
 		return err
 	}
-	took.mark("seed_fit")
-	cands := seed
+	took.mark("seed_read")
+	var trainV2, validV2 *table.Table
 	if !o.SeedOnly {
-		v2, err := fitV2(ctx, r, o, fitBy, records, &took)
+		if trainV2, validV2, err = readV2(ctx, r); err != nil {
+			return err
+		}
+		took.mark("v2_read")
+	}
+	cands, err := fitSeed(ctx, r, o, fitBy, in, &took)
+	if err != nil {
+		return err
+	}
+	in.Xtr, in.ytr, in.Xte, in.yte = nil, nil, nil, nil // in lives on for its stations
+	took.mark("seed_fit")
+	if !o.SeedOnly {
+		v2, err := fitV2(ctx, r, o, fitBy, trainV2, validV2, records)
 		if err != nil {
 			return err
 		}
@@ -132,7 +178,7 @@ func run(ctx context.Context, r *runner.Run, o Options) error {
 		return err
 	}
 	took.mark("replay_and_artifact")
-	if err := writeProfile(ctx, r, out, art, sample, records); err != nil {
+	if err := writeProfile(ctx, r, out, art, sample, months); err != nil {
 		return err
 	}
 	took.mark("profile")
@@ -142,10 +188,65 @@ func run(ctx context.Context, r *runner.Run, o Options) error {
 		}
 		took.mark("register")
 	}
-	r.Count(0, int64(records.Len()), 0)
+	r.Count(0, int64(nRecords), 0)
 	note(r, out, art)
 	r.Note("seconds", took.seconds)
+	logDecision(r, out)
 	return nil
+}
+
+// release hands the memory of the tables a phase dropped back before the
+// next phase allocates: the heap's goal would otherwise stay twice the
+// largest live set so far, and a function is killed at its memory limit.
+func release() { debug.FreeOSMemory() }
+
+// logDecision logs what train decided, in one line: the champion kept or
+// replaced, every candidate's test scores, the chosen recipe and threshold.
+func logDecision(r *runner.Run, out *Outcome) {
+	type cand struct {
+		Recipe    string  `json:"recipe"`
+		Algorithm string  `json:"algorithm"`
+		ROCAUC    float64 `json:"test_roc_auc"`
+		AP        float64 `json:"test_average_precision"`
+		Trees     int     `json:"trees,omitempty"`
+	}
+	var cands []cand
+	for _, k := range out.Candidates {
+		trees, _ := k.trees()
+		cands = append(cands, cand{k.Recipe, k.Algorithm, k.Report.ROCAUC, k.Report.AveragePrecision, trees})
+	}
+	champion := "not registered"
+	switch {
+	case out.Version > 0 && out.Champion:
+		champion = "replaced"
+	case out.Version > 0:
+		champion = "kept"
+	}
+	c := out.Chosen
+	r.Env.Logger().Info("trained", "step", r.Step.Name, "run_date", chain.Day(r.Date), "champion", champion,
+		"model_version", out.Version, "decision", out.Decision, "recipe", c.Recipe, "algorithm", c.Algorithm,
+		"threshold", c.threshold(), "roc_auc", c.Report.ROCAUC, "average_precision", c.Report.AveragePrecision,
+		"compared_on", out.Compared.What, "candidates", cands)
+}
+
+// threshold is the probability from which the candidate's artifact answers
+// "arrest".
+func (k *Candidate) threshold() float64 {
+	if k.V2 != nil {
+		return k.V2.Recipe.Threshold
+	}
+	return Threshold
+}
+
+// everyKthRow is the rows 0, k, 2k, … of n, the fewest k that leaves at
+// most limit rows (every row when there are no more).
+func everyKthRow(n, limit int) []int {
+	k := max((n+limit-1)/limit, 1)
+	rows := make([]int, 0, (n+k-1)/k)
+	for i := 0; i < n; i += k {
+		rows = append(rows, i)
+	}
+	return rows
 }
 
 // phases times train's phases, for its manifest.
@@ -165,16 +266,20 @@ func (p *phases) mark(name string) {
 	p.last = now
 }
 
-// deadline is when boosting stops within a time limit: when what follows
-// the fits (predictions, metrics, the replay check, writes) still has a
-// quarter of the limit (at 16× the 2017 year that work takes 10 s of 58).
-// A train killed by its timeout leaves nothing, and its retries would fail
-// the same way.
+// FitReserve is the part of the step's time limit kept for what follows
+// the fits: predictions, metrics, the replay check, the profile, the
+// registry's scoring of the champion, writes. On at most MaxTestRows test
+// rows that work takes 3–7 s at any scale of the year.
+const FitReserve = 1.0 / 6
+
+// deadline is when boosting stops within a time limit: FitReserve of it
+// before its end. A train killed by its timeout leaves nothing, and its
+// retries would fail the same way.
 func deadline(r *runner.Run, o Options) time.Time {
 	if o.Limit <= 0 {
 		return time.Time{}
 	}
-	return r.Started().Add(o.Limit - o.Limit/4)
+	return r.Started().Add(o.Limit - time.Duration(float64(o.Limit)*FitReserve))
 }
 
 // alreadyRegistered finishes a run whose model an earlier attempt of the
