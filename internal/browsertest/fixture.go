@@ -22,6 +22,7 @@ import (
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
+	"github.com/arrestcast/arrestcast/shared/steps/monitor"
 	"github.com/arrestcast/arrestcast/shared/steps/train"
 )
 
@@ -39,7 +40,7 @@ type Chain struct {
 // stops (a step fails) is recorded and the next date still runs.
 //
 // runner.RunAll runs a date's steps in-process, with the run tracker and
-// the model registry of the deployed functions.
+// the model registry and the monitor's history of the deployed functions.
 func RunChain(ctx context.Context, databaseURL, dir, crimesCSV, stationsCSV string, dates ...string) (*Chain, error) {
 	pool, err := pg.Open(ctx, databaseURL, pg.Options{})
 	if err != nil {
@@ -64,6 +65,10 @@ func RunChain(ctx context.Context, databaseURL, dir, crimesCSV, stationsCSV stri
 	if err != nil {
 		return nil, err
 	}
+	reports, err := monitor.OpenReports(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	out := &Chain{Buckets: filepath.Join(dir, "buckets"), Dates: dates}
 	for _, s := range dates {
 		d, err := chain.ParseRunDate(s)
@@ -72,7 +77,8 @@ func RunChain(ctx context.Context, databaseURL, dir, crimesCSV, stationsCSV stri
 		}
 		env := &runner.Env{Store: st, Buckets: chain.DefaultBuckets, Tracker: tr, Log: log, Version: "browsertest"}
 		all := steps.All(steps.Options{Source: &filesource.Source{CrimesPath: crimesCSV, StationsPath: stationsCSV},
-			Train: train.Options{Budget: time.Second, Registrar: train.Champions{Reg: reg, Store: st}}})
+			Train:   train.Options{Budget: time.Second, Registrar: train.Champions{Reg: reg, Store: st}},
+			Monitor: monitor.Options{Champions: reg, Reports: reports}})
 		out.Errors = append(out.Errors, runner.RunAll(ctx, env, all, d, "", "", nil, nil))
 	}
 	return out, nil

@@ -33,8 +33,9 @@ type Histogram struct {
 	Chart         template.HTML
 }
 
-// HeatmapFields bounds the fields the heatmap shows (the most drifted).
-const HeatmapFields = 40
+// HeatmapFields bounds the fields the heatmap shows (the most drifted):
+// enough for every raw field and every input of recipe v2 (43).
+const HeatmapFields = 64
 
 func (d *Dashboard) drift(ctx context.Context, q Querier, month string) (*DriftPage, error) {
 	var want time.Time

@@ -85,7 +85,7 @@ type soda struct {
 
 func newSODA(t *table.Table) *soda { return &soda{t: t} }
 
-var sodaText = []string{crime.ColIUCR, crime.ColPrimaryType, crime.ColLocationDescription, crime.ColBeat,
+var sodaText = []string{crime.ColIUCR, crime.ColPrimaryType, crime.ColDescription, crime.ColLocationDescription, crime.ColBeat,
 	crime.ColDistrict, crime.ColWard, crime.ColCommunityArea, crime.ColFBICode}
 
 var sodaNumbers = []string{crime.ColX, crime.ColY, crime.ColLatitude, crime.ColLongitude}
