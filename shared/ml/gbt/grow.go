@@ -32,8 +32,8 @@ type hist [][histWidth]hbin
 // Work on one node is cut in chunks whose count depends on its rows only (see chunkCount), so results
 // do not depend on the thread count; nodes too small to cut are spread over the threads node by node.
 const (
-	minHistChunk   = 8192
-	minPartChunk   = 16384
+	minHistChunk   = 4096
+	minPartChunk   = 4096
 	maxChunks      = 8
 	finishPieceLen = 8192
 )
