@@ -12,11 +12,12 @@ import (
 // hessian (float32 bits, as XGBoost stores gradient pairs; histograms sum in float64), bytes 8-11 its
 // margin (float32, as XGBoost keeps predictions), byte 12 its label and bytes 13.. its bins, padded to
 // whole 8-byte words (24 bytes for up to 11 features). Splitting a node
-// moves its records into the other of two buffers, left child first, so every node's rows are one
-// contiguous run: histograms stream memory instead of gathering gradients and bins row by row (LightGBM's
-// "ordered gradients", carried further by moving the bins, margin and label too). When a tree is done,
-// one parallel pass adds the leaf values to the margins of the leaves' records, refreshes their gradients
-// and writes them back to buffer 0, which thus holds every row, ready for the next tree.
+// partitions its records in place, left child first, so every node's rows are one contiguous run:
+// histograms stream memory instead of gathering gradients and bins row by row (LightGBM's "ordered
+// gradients", carried further by moving the bins, margin and label too). Buffer 1 holds the in-bag
+// records of a tree when rows are subsampled. When a tree is done, one parallel pass adds the leaf values
+// to the margins of the leaves' records, refreshes their gradients and writes them back to buffer 0,
+// which thus holds every row, ready for the next tree.
 const (
 	recMargin = 8
 	recLabel  = 12
@@ -33,7 +34,7 @@ type hist [][histWidth]hbin
 // do not depend on the thread count; nodes too small to cut are spread over the threads node by node.
 const (
 	minHistChunk   = 4096
-	minPartChunk   = 4096
+	minPartChunk   = 16384
 	maxChunks      = 8
 	finishPieceLen = 8192
 )
