@@ -1,9 +1,13 @@
 package gbt
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -49,6 +53,81 @@ func BenchmarkFit(b *testing.B) {
 			b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
+}
+
+// BenchmarkFitVsXGBoost times, in one run and interleaved (one fit of each per op), gbt.Fit with
+// DefaultParams and XGBoost hist with the same parameters (bench/reference/xgb_equal_params.py, given
+// json.Marshal(DefaultParams())) on the ML-ready rows named by ARRESTCAST_MLREADY, both on 2 threads.
+// It reports the median wall seconds of each, their ratio, the ratio of median CPU seconds and both
+// test AUCs. Run it with -benchtime Nx
+// (N >= 3): the machine is shared, only the ratio of interleaved medians means anything.
+func BenchmarkFitVsXGBoost(b *testing.B) {
+	Xtr, ytr, Xte, yte := mlReady(b)
+	if err := exec.Command("/usr/bin/python3", "-c", "import xgboost").Run(); err != nil {
+		b.Skip("/usr/bin/python3 with xgboost is not installed (apt-get install python3-xgboost)")
+	}
+	p := DefaultParams()
+	p.Threads = 2
+	pj, err := json.Marshal(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := os.Getenv("ARRESTCAST_MLREADY")
+	var goS, xgS, goCPU, xgCPU []float64
+	var goAUC, xgAUC float64
+	for i := 0; i < b.N; i++ {
+		t0, c0 := time.Now(), cpuTime()
+		m, err := Fit(context.Background(), Xtr, ytr, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		goS = append(goS, time.Since(t0).Seconds())
+		goCPU = append(goCPU, (cpuTime() - c0).Seconds())
+		pr, err := m.PredictProbaBatch(Xte)
+		if err != nil {
+			b.Fatal(err)
+		}
+		goAUC = rocAUC(yte, pr)
+
+		var out, errb bytes.Buffer
+		cmd := exec.Command("/usr/bin/python3", "../../../bench/reference/xgb_equal_params.py", "--data", dir,
+			"--params", string(pj), "--threads", "2")
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if os.Getenv("OMP_WAIT_POLICY") == "" {
+			// Spinning OpenMP barriers on a shared machine cost XGBoost 10-20× its time: give it the
+			// better of the two policies.
+			cmd.Env = append(os.Environ(), "OMP_WAIT_POLICY=PASSIVE")
+		}
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("xgb_equal_params.py: %v: %s", err, errb.String())
+		}
+		var r struct {
+			Seconds    float64 `json:"seconds"`
+			CPUSeconds float64 `json:"cpu_seconds"`
+			TestAUC    float64 `json:"test_auc"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			b.Fatalf("xgb_equal_params.py output %q: %v", out.String(), err)
+		}
+		xgS = append(xgS, r.Seconds)
+		xgCPU = append(xgCPU, r.CPUSeconds)
+		xgAUC = r.TestAUC
+	}
+	med := func(v []float64) float64 {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	b.Logf("wall seconds go %.2f, xgboost %.2f; cpu seconds go %.2f, xgboost %.2f", goS, xgS, goCPU, xgCPU)
+	b.ReportMetric(med(goS), "go-s")
+	b.ReportMetric(med(xgS), "xgb-s")
+	b.ReportMetric(med(goS)/med(xgS), "go/xgb")
+	b.ReportMetric(med(goCPU)/med(xgCPU), "go/xgb-cpu")
+	b.ReportMetric(goAUC, "go-auc")
+	b.ReportMetric(xgAUC, "xgb-auc")
 }
 
 // predictModel is a 200-tree depth-8 model: depth-wise with XGBoost's default regularisation

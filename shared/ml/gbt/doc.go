@@ -20,9 +20,9 @@
 //     split count.
 //   - Memory layout: every row is a 24-byte record (gradient and hessian as float32 — as XGBoost stores
 //     them, histograms sum in float64 —, margin as float32, label, bins). A node's rows are one
-//     contiguous run of records, so building a histogram streams memory; small nodes are partitioned
-//     in place (Hoare: only misplaced records move), large ones are scattered into a second buffer by
-//     chunks in parallel. Only the smaller child's histogram is built; the larger one is the parent's
+//     contiguous run of records, so building a histogram streams memory; nodes are partitioned in
+//     place (Hoare, scanned in branch-free blocks: only misplaced records move), large ones by chunks in
+//     parallel whose misplaced records then trade places once (bench/notes/gbt-speed.md). Only the smaller child's histogram is built; the larger one is the parent's
 //     minus it. One parallel pass per tree adds the leaf values to the margins and refreshes the
 //     gradients.
 //   - Parallelism: histograms and partitions of large nodes are cut into fixed row chunks; small nodes

@@ -12,11 +12,12 @@ import (
 // hessian (float32 bits, as XGBoost stores gradient pairs; histograms sum in float64), bytes 8-11 its
 // margin (float32, as XGBoost keeps predictions), byte 12 its label and bytes 13.. its bins, padded to
 // whole 8-byte words (24 bytes for up to 11 features). Splitting a node
-// moves its records into the other of two buffers, left child first, so every node's rows are one
-// contiguous run: histograms stream memory instead of gathering gradients and bins row by row (LightGBM's
-// "ordered gradients", carried further by moving the bins, margin and label too). When a tree is done,
-// one parallel pass adds the leaf values to the margins of the leaves' records, refreshes their gradients
-// and writes them back to buffer 0, which thus holds every row, ready for the next tree.
+// partitions its records in place, left child first, so every node's rows are one contiguous run:
+// histograms stream memory instead of gathering gradients and bins row by row (LightGBM's "ordered
+// gradients", carried further by moving the bins, margin and label too). Buffer 1 holds the in-bag
+// records of a tree when rows are subsampled. When a tree is done, one parallel pass adds the leaf values
+// to the margins of the leaves' records, refreshes their gradients and writes them back to buffer 0,
+// which thus holds every row, ready for the next tree.
 const (
 	recMargin = 8
 	recLabel  = 12
@@ -32,7 +33,7 @@ type hist [][histWidth]hbin
 // Work on one node is cut in chunks whose count depends on its rows only (see chunkCount), so results
 // do not depend on the thread count; nodes too small to cut are spread over the threads node by node.
 const (
-	minHistChunk   = 8192
+	minHistChunk   = 4096
 	minPartChunk   = 16384
 	maxChunks      = 8
 	finishPieceLen = 8192
@@ -588,24 +589,89 @@ func (t *trainer) goesLeft(s splitInfo) [histWidth]uint8 {
 	return lut
 }
 
-// partition splits c's records, left child first, and returns the first right position and the buffer
-// now holding both children. A node small enough for one goroutine is partitioned in place (Hoare: only
-// records on the wrong side move, two at a time — few when the split is lopsided, as many are); larger
-// ones are scattered into the other buffer by fixed chunks in parallel.
+// partition splits c's records in place, left child first, and returns the first right position and the
+// buffer holding both children (c's). The order inside a child does not matter, so no record is copied
+// to the other buffer: Hoare's partition moves only records on the wrong side, two at a time (few when
+// the split is lopsided, as many are). Large nodes are cut in fixed chunks partitioned in parallel, then
+// the rights left of the final boundary trade places with the lefts right of it, each moving once.
 func (t *trainer) partition(c *candidate, threads int) (int, int) {
 	lut := &c.lut
 	off := recHeader + c.split.feat
 	words, bytes := t.buf[c.buf], t.bufB[c.buf]
-	if chunkCount(c.rows(), minPartChunk, maxChunks) == 1 {
-		switch t.w {
-		case 3:
-			return partitionInPlace[[3]uint64](words, bytes, lut, off, c.start, c.end), c.buf
-		case 4:
-			return partitionInPlace[[4]uint64](words, bytes, lut, off, c.start, c.end), c.buf
-		}
+	switch t.w {
+	case 3:
+		return partitionChunks[[3]uint64](words, bytes, lut, off, c.start, c.end, threads), c.buf
+	case 4:
+		return partitionChunks[[4]uint64](words, bytes, lut, off, c.start, c.end, threads), c.buf
 	}
 	rb := t.w * 8
 	return t.partitionBy(c.buf, c.start, c.end, threads, func(i int) uint8 { return lut[bytes[i*rb+off]] }, lut, off), 1 - c.buf
+}
+
+// partitionChunks is partitionInPlace over lo..hi cut in chunkCount chunks (the result depends on the
+// rows only, never on threads).
+func partitionChunks[R [3]uint64 | [4]uint64](words []uint64, bytes []byte, lut *[histWidth]uint8, off, lo, hi, threads int) int {
+	n := hi - lo
+	nc := chunkCount(n, minPartChunk, maxChunks)
+	if nc == 1 {
+		return partitionInPlace[R](words, bytes, lut, off, lo, hi)
+	}
+	size := (n + nc - 1) / nc
+	var mids [maxChunks]int
+	runChunks(nc, threads, func(k int) {
+		a := min(lo+k*size, hi)
+		mids[k] = partitionInPlace[R](words, bytes, lut, off, a, min(a+size, hi))
+	})
+	// Chunk k holds lefts [a_k, mids[k]) then rights [mids[k], b_k); the final boundary is lo + all lefts.
+	mid := lo
+	for k := 0; k < nc; k++ {
+		mid += mids[k] - min(lo+k*size, hi)
+	}
+	// Misplaced: rights in [lo, mid) and lefts in [mid, hi), as many of each; pair them in order.
+	type seg struct{ a, b int }
+	var wrongR, wrongL [maxChunks]seg
+	nr, nl := 0, 0
+	for k := 0; k < nc; k++ {
+		a := min(lo+k*size, hi)
+		b := min(a+size, hi)
+		if r0, r1 := mids[k], min(b, mid); r0 < r1 {
+			wrongR[nr] = seg{r0, r1}
+			nr++
+		}
+		if l0, l1 := max(a, mid), mids[k]; l0 < l1 {
+			wrongL[nl] = seg{l0, l1}
+			nl++
+		}
+	}
+	type swap struct{ x, y, n int }
+	var swaps []swap
+	i, j := 0, 0
+	for i < nr && j < nl {
+		r, l := &wrongR[i], &wrongL[j]
+		m := min(r.b-r.a, l.b-l.a)
+		for p := 0; p < m; p += minPartChunk { // pieces small enough to spread over the threads
+			swaps = append(swaps, swap{r.a + p, l.a + p, min(minPartChunk, m-p)})
+		}
+		r.a += m
+		l.a += m
+		if r.a == r.b {
+			i++
+		}
+		if l.a == l.b {
+			j++
+		}
+	}
+	var zero R
+	w := int(unsafe.Sizeof(zero) / 8)
+	s := unsafe.Slice((*R)(unsafe.Pointer(unsafe.SliceData(words))), len(words)/w)
+	runChunks(len(swaps), threads, func(k int) {
+		sw := swaps[k]
+		x, y := s[sw.x:sw.x+sw.n], s[sw.y:sw.y+sw.n]
+		for q := range x {
+			x[q], y[q] = y[q], x[q]
+		}
+	})
+	return mid
 }
 
 // partitionBag moves the in-bag records of buffer 0 to the front of buffer 1 and returns their count.
@@ -613,13 +679,55 @@ func (t *trainer) partitionBag(n int) int {
 	return t.partitionBy(0, 0, n, t.threads, func(i int) uint8 { return t.bag[i] }, nil, 0)
 }
 
-// partitionInPlace is Hoare's partition of records lo..hi by lut[record byte off] (1 = left).
+// partitionInPlace is Hoare's partition of records lo..hi by lut[record byte off] (1 = left), scanned in
+// blocks without branches on the data (BlockQuicksort, Edelkamp & Weiss 2016): the side of a record is
+// unpredictable, and a mispredicted branch per record cost more than the scan itself. Each block of the
+// left end lists the offsets of its records that go right, each block of the right end those that go
+// left, and the lists are swapped pairwise; the last few records go through the plain loop.
 func partitionInPlace[R [3]uint64 | [4]uint64](words []uint64, bytes []byte, lut *[histWidth]uint8, off, lo, hi int) int {
 	var zero R
 	w := int(unsafe.Sizeof(zero) / 8)
 	rb := w * 8
 	s := unsafe.Slice((*R)(unsafe.Pointer(unsafe.SliceData(words))), len(words)/w)
-	i, j := lo, hi-1
+	bytes = bytes[:len(s)*rb]
+	const block = 128
+	var offL, offR [block]uint8
+	left, right := lo, hi // [lo, left) go left, [right, hi) go right
+	numL, numR, startL, startR := 0, 0, 0, 0
+	for right-left >= 2*block {
+		if numL == 0 {
+			startL = 0
+			p := bytes[left*rb+off:]
+			for k := 0; k < block; k++ {
+				offL[numL] = uint8(k)
+				numL += int(1 - lut[p[k*rb]])
+			}
+		}
+		if numR == 0 {
+			startR = 0
+			p := bytes[(right-block)*rb+off:]
+			for k := 0; k < block; k++ {
+				offR[numR] = uint8(k)
+				numR += int(lut[p[(block-1-k)*rb]])
+			}
+		}
+		m := min(numL, numR)
+		for k := 0; k < m; k++ {
+			x, y := left+int(offL[startL+k]), right-1-int(offR[startR+k])
+			s[x], s[y] = s[y], s[x]
+		}
+		numL -= m
+		numR -= m
+		startL += m
+		startR += m
+		if numL == 0 {
+			left += block
+		}
+		if numR == 0 {
+			right -= block
+		}
+	}
+	i, j := left, right-1
 	for {
 		for i <= j && lut[bytes[i*rb+off]] == 1 {
 			i++

@@ -78,7 +78,15 @@ func readLabelled(rd io.Reader, label, split string) (X map[string][][]float64, 
 			}
 			X[key][k] = append(X[key][k], v)
 		}
-		lv, err := strconv.ParseFloat(rec[li], 64)
+		// The Go pipeline writes the label as true/false, the Python reference as 0/1.
+		lv, err := 0.0, error(nil)
+		switch rec[li] {
+		case "true", "True":
+			lv = 1
+		case "false", "False":
+		default:
+			lv, err = strconv.ParseFloat(rec[li], 64)
+		}
 		if err != nil || (lv != 0 && lv != 1) {
 			return nil, nil, nil, fmt.Errorf("line %d: label %q", line, rec[li])
 		}

@@ -1,9 +1,6 @@
 package gbt
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // chunkCount cuts n items into chunks of at least minChunk items, at most maxChunks of them. It depends on
 // the data size only, never on the thread count, so that per-chunk partial sums merged in chunk order give
@@ -33,7 +30,10 @@ func parallelChunks(n, chunk, threads int, fn func(c, lo, hi int)) {
 	})
 }
 
-// runChunks calls fn(0..nc-1), spread over up to threads goroutines (the caller's included).
+// runChunks calls fn(0..nc-1), spread over up to threads goroutines (the caller's included). It returns
+// when every chunk is done, without waiting for helpers that never got one: on a busy machine a helper
+// may start long after the caller has done all the work alone, and waiting for it to exit cost more
+// than the chunks.
 func runChunks(nc, threads int, fn func(c int)) {
 	if threads > nc {
 		threads = nc
@@ -44,8 +44,8 @@ func runChunks(nc, threads int, fn func(c int)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
+	var next, done atomic.Int64
+	fin := make(chan struct{})
 	work := func() {
 		for {
 			c := int(next.Add(1) - 1)
@@ -53,15 +53,14 @@ func runChunks(nc, threads int, fn func(c int)) {
 				return
 			}
 			fn(c)
+			if done.Add(1) == int64(nc) {
+				close(fin)
+			}
 		}
 	}
-	wg.Add(threads - 1)
 	for t := 1; t < threads; t++ {
-		go func() {
-			defer wg.Done()
-			work()
-		}()
+		go work()
 	}
 	work()
-	wg.Wait()
+	<-fin
 }
