@@ -57,6 +57,7 @@ type tnode struct {
 	left    int32 // -1 for a leaf; right = left+1
 	value   float64
 	gain    float64
+	cover   float64 // the hessians' sum of the node's rows (what Tree SHAP weighs paths by)
 }
 
 // candidate is a leaf of the growing tree.
@@ -196,7 +197,7 @@ func (t *trainer) growTree() []tnode {
 		root.g += b.g
 		root.h += b.h
 	}
-	nodes[0].value = t.leafValue(root.g, root.h)
+	nodes[0].value, nodes[0].cover = t.leafValue(root.g, root.h), root.h
 
 	var frontier []*candidate
 	if t.canSplit(root) {
@@ -253,7 +254,7 @@ func (t *trainer) expand(batch []*candidate, nodes *[]tnode) []*candidate {
 		nd := &(*nodes)[c.node]
 		nd.feat, nd.bin, nd.defLeft, nd.left, nd.gain = int32(s.feat), int32(s.bin), s.defLeft, li, s.gain
 		vl, vr := t.leafValue(s.gl, s.hl), t.leafValue(s.gr, s.hr)
-		*nodes = append(*nodes, tnode{left: -1, value: vl}, tnode{left: -1, value: vr})
+		*nodes = append(*nodes, tnode{left: -1, value: vl, cover: s.hl}, tnode{left: -1, value: vr, cover: s.hr})
 		c.lut = t.goesLeft(s)
 		l := &candidate{node: li, depth: c.depth + 1, g: s.gl, h: s.hl}
 		r := &candidate{node: li + 1, depth: c.depth + 1, g: s.gr, h: s.hr}

@@ -274,15 +274,36 @@ func chicagoModel(t *testing.T) (*Model, [][]float64) {
 			realErr = err
 			return
 		}
-		if realErr = m.SetCover(X); realErr != nil {
-			return
-		}
 		realModel, realX = m, X
 	})
 	if realErr != nil {
 		t.Fatal(realErr)
 	}
 	return realModel, realX
+}
+
+// Fit records every node's cover as it grows the trees: the same, but for
+// the float32 hessians training sums, as replaying the training rows through
+// the finished trees (SetCover).
+func TestFitRecordsCovers(t *testing.T) {
+	m, X := chicagoModel(t)
+	if !m.HasCover() {
+		t.Fatal("a fitted model carries no covers")
+	}
+	grown := append([]float64(nil), m.cover...)
+	replayed := *m
+	if err := replayed.SetCover(X); err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i, v := range grown {
+		if d := math.Abs(v-replayed.cover[i]) / max(replayed.cover[i], 1); d > worst {
+			worst = d
+		}
+	}
+	if worst > 1e-4 {
+		t.Errorf("grown covers differ from replayed ones by up to %.2g (relative)", worst)
+	}
 }
 
 func TestContributionsAddUpOnChicago2017(t *testing.T) {

@@ -335,13 +335,16 @@ func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Param
 		validationLoss:   valLoss,
 	}
 	flat := make([]tree, len(trees))
+	var cover []float64 // the leaves' (setCover sums the inner nodes'), in the model's node order
 	for ti, tr := range trees {
 		nodes := make([]flatNode, len(tr))
 		for k, n := range tr {
 			if n.left < 0 {
 				nodes[k] = flatNode{leaf: true, value: n.value}
+				cover = append(cover, n.cover)
 				continue
 			}
+			cover = append(cover, 0)
 			thr := float32(math.Inf(1)) // split after the last regular bin: every non-missing value goes left
 			if int(n.bin) < nb[n.feat]-1 {
 				thr = float32(ub[n.feat][n.bin]) // exact: bin bounds are float32 values
@@ -353,6 +356,11 @@ func buildModel(trees [][]tnode, ub [][]float64, nb []int, base float64, p Param
 		flat[ti] = tree{nodes: nodes}
 	}
 	if err := m.setTrees(flat); err != nil {
+		return nil, err
+	}
+	// Covers come from growing the trees (the sampled rows' hessians, as
+	// XGBoost's cover), so explanations cost training nothing.
+	if err := m.setCover(cover); err != nil {
 		return nil, err
 	}
 	return m, nil

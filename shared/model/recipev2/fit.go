@@ -244,14 +244,6 @@ func Fit(ctx context.Context, train, valid *table.Table, opts Options) (*Fitted,
 	if err != nil {
 		return nil, err
 	}
-	// Node covers of the rows trained on, for predict's explanations.
-	Xt := make([][]float64, len(X))
-	for j := range X {
-		Xt[j] = X[j][:nT]
-	}
-	if err := m.SetCover(Xt); err != nil {
-		return nil, fmt.Errorf("recipe v2: %w", err)
-	}
 	boosted := time.Now()
 
 	margin := make([]float64, nV)

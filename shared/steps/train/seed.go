@@ -167,9 +167,6 @@ func fitTrees(ctx context.Context, r *runner.Run, Xtr [][]float64, ytr []uint8, 
 		}
 		return nil, runner.Permanentf("fit trees: %w", err)
 	}
-	if err := m.SetCover(Xtr); err != nil { // for predict's explanations
-		return nil, runner.Permanentf("fit trees: %w", err)
-	}
 	if m.StoppedAtDeadline() {
 		r.Env.Logger().Warn("boosting stopped at the step's time limit", "step", r.Step.Name, "trees", m.NumTrees(), "of", p.NumTrees)
 	}
