@@ -224,7 +224,7 @@ func readPart(ctx context.Context, r io.Reader, b *rowBuilder, buf []byte, kind 
 		}
 	}
 	b.grow(estimateRows(r, s.w))
-	rejects, err := scanRecords(ctx, s, b, target, "read csv")
+	rejects, err := scanAll(ctx, s, b, target, "read csv")
 	return rejects, b, s.w.buf, err
 }
 

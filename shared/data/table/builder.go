@@ -168,3 +168,20 @@ func (b *CatBuilder) Column(name string) *Column {
 	*b = CatBuilder{}
 	return c
 }
+
+// AddRecoded appends codes of another builder's column whose dictionary is
+// dict, recoded into this builder's: dict's strings new here are added in
+// dict's order, so appending the columns of consecutive parts of an input
+// gives the dictionary and codes of building it in one go.
+func (b *CatBuilder) AddRecoded(codes []int32, dict []string) {
+	to := make([]int32, len(dict))
+	for k, s := range dict {
+		to[k] = b.Code(s)
+	}
+	for _, k := range codes {
+		if k >= 0 {
+			k = to[k]
+		}
+		b.codes = append(b.codes, k)
+	}
+}
