@@ -33,7 +33,6 @@ type Body struct {
 	blockRows int
 	cur, next *batch // being read; being formatted (nil: none)
 	k         int    // next block of cur to read
-	spare     [][]byte
 	buf       []byte // the block being read, from off on not yet read
 	off       int
 	pos       int64 // bytes read since the start
@@ -58,7 +57,7 @@ func NewBody(ctx context.Context, t *table.Table) (*Body, error) {
 	}
 	// Blocks of about 256 KiB, so a batch is a few of them.
 	perRow := float64(n) / float64(max(t.Len(), 1))
-	b := &Body{ctx: ctx, t: t, size: n, blockRows: max(64, int(math.Min(256<<10/max(perRow, 1), 1<<20)))}
+	b := &Body{ctx: ctx, t: t, size: n, blockRows: max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))}
 	b.rewind()
 	return b, nil
 }
@@ -134,11 +133,7 @@ func (b *Body) start(lo int) *batch {
 			break
 		}
 		hi := min(lo+b.blockRows, n)
-		var buf []byte
-		if len(b.spare) > 0 {
-			buf, b.spare = b.spare[len(b.spare)-1][:0], b.spare[:len(b.spare)-1]
-		}
-		bt.bufs = append(bt.bufs, buf)
+		bt.bufs = append(bt.bufs, getBlock())
 		bt.errs = append(bt.errs, nil)
 		k, from := len(bt.bufs)-1, lo
 		wg.Go(func() {
@@ -156,6 +151,22 @@ func (b *Body) start(lo int) *batch {
 	return bt
 }
 
+// blocks holds formatted blocks' buffers for reuse, by every Body: a step
+// uploads several tables, and fresh memory is what costs (see Body).
+var blocks sync.Pool
+
+func getBlock() []byte {
+	if p, ok := blocks.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, blockBytes+blockBytes/4)
+}
+
+func putBlock(b []byte) { blocks.Put(&b) }
+
+// blockBytes is about how many bytes of CSV a block holds.
+const blockBytes = 256 << 10
+
 // Read implements io.Reader.
 func (b *Body) Read(p []byte) (int, error) {
 	for b.off == len(b.buf) {
@@ -164,7 +175,9 @@ func (b *Body) Read(p []byte) (int, error) {
 				return 0, io.EOF
 			}
 			if b.cur != nil {
-				b.spare = append(b.spare, b.cur.bufs...)
+				for _, buf := range b.cur.bufs {
+					putBlock(buf)
+				}
 			}
 			b.cur, b.k = b.next, 0
 			select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/arrestcast/arrestcast/shared/data/table"
 )
@@ -29,7 +30,7 @@ import (
 // parser decides exactly as it would on the whole input.
 
 // pieceSize is the bytes of input per piece; tests make it tiny.
-var pieceSize = 512 << 10
+var pieceSize = 128 << 10
 
 // sequential makes the readers parse on the calling goroutine alone (tests
 // compare both ways).
@@ -73,14 +74,21 @@ func scanParallel(ctx context.Context, s *scanner, b *rowBuilder, target []*colB
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
-	order := make(chan *piece, 2*workers)
-	work := make(chan *piece, 2*workers)
+	order := make(chan *piece, workers)
+	work := make(chan *piece, workers)
+	// Builders and buffers go round: a piece's garbage would otherwise let
+	// the heap grow to twice the table before the collector runs.
+	// b keeps them for its next source (merge reads twelve).
+	if b.pool == nil {
+		b.pool = &pools{builders: make(chan *rowBuilder, 2*workers+4), bufs: make(chan []byte, 2*workers+4)}
+	}
+	pool := b.pool
 	var wg sync.WaitGroup
-	wg.Go(func() { cut(ctx, s.w, order, work) })
+	wg.Go(func() { cut(ctx, s.w, order, work, pool) })
 	for range workers {
 		wg.Go(func() {
 			for p := range work {
-				p.parse(ctx, b, idx, what)
+				p.parse(ctx, b, idx, what, pool)
 				close(p.done)
 			}
 		})
@@ -114,7 +122,8 @@ func scanParallel(ctx context.Context, s *scanner, b *rowBuilder, target []*colB
 				return nil, fmt.Errorf("%s: %w", what, q.err)
 			}
 			j := &piece{data: append(append(make([]byte, 0, len(p.data)+len(q.data)), p.data...), q.data...), last: q.last}
-			j.parse(ctx, b, idx, what)
+			j.parse(ctx, b, idx, what, pool)
+			pool.put(p)
 			p = j
 		}
 		if p.perr != nil {
@@ -128,6 +137,7 @@ func scanParallel(ctx context.Context, s *scanner, b *rowBuilder, target []*colB
 		for j, c := range b.cols {
 			c.appendPart(p.b.cols[j])
 		}
+		pool.put(p)
 		if p.last {
 			break
 		}
@@ -141,7 +151,7 @@ func scanParallel(ctx context.Context, s *scanner, b *rowBuilder, target []*colB
 
 // cut reads w to its end, sending pieces to order and to work in the same
 // order; it closes both when done or when ctx is.
-func cut(ctx context.Context, w *window, order, work chan<- *piece) {
+func cut(ctx context.Context, w *window, order, work chan<- *piece, pool *pools) {
 	defer close(order)
 	defer close(work)
 	send := func(p *piece) bool {
@@ -188,7 +198,7 @@ func cut(ctx context.Context, w *window, order, work chan<- *piece) {
 			return
 		}
 		last := w.eof && at == len(data)
-		p := &piece{data: bytes.Clone(data[:at]), last: last, done: make(chan struct{})}
+		p := &piece{data: append(pool.buf(), data[:at]...), last: last, done: make(chan struct{})}
 		w.start += at
 		if !send(p) || last {
 			return
@@ -218,11 +228,8 @@ func boundary(data []byte) int {
 
 // parse parses p's records into builders made like proto's; idx maps
 // input fields to them.
-func (p *piece) parse(ctx context.Context, proto *rowBuilder, idx []int, what string) {
-	b := &rowBuilder{cols: make([]*colBuilder, len(proto.cols))}
-	for j, c := range proto.cols {
-		b.cols[j] = newColBuilder(c.name, c.kind)
-	}
+func (p *piece) parse(ctx context.Context, proto *rowBuilder, idx []int, what string, pool *pools) {
+	b := pool.builder(proto)
 	target := make([]*colBuilder, len(idx))
 	for i, j := range idx {
 		if j >= 0 {
@@ -233,6 +240,54 @@ func (p *piece) parse(ctx context.Context, proto *rowBuilder, idx []int, what st
 	s := &scanner{w: &window{buf: p.data, end: len(p.data), eof: true}, line: 1}
 	p.rejects, p.perr = scanRecords(ctx, s, b, target, what)
 	p.b, p.lines, p.clean = b, s.line-1, s.lineEnd
+}
+
+// pools holds piece builders and buffers for reuse.
+type pools struct {
+	builders chan *rowBuilder
+	bufs     chan []byte
+}
+
+// builder returns an empty builder made like proto.
+func (o *pools) builder(proto *rowBuilder) *rowBuilder {
+	select {
+	case b := <-o.builders:
+		return b
+	default:
+	}
+	b := &rowBuilder{cols: make([]*colBuilder, len(proto.cols))}
+	for j, c := range proto.cols {
+		b.cols[j] = newColBuilder(c.name, c.kind)
+	}
+	return b
+}
+
+// buf returns an empty buffer.
+func (o *pools) buf() []byte {
+	select {
+	case b := <-o.bufs:
+		return b[:0]
+	default:
+		return nil
+	}
+}
+
+// put takes back a merged piece's builder and buffer.
+func (o *pools) put(p *piece) {
+	if p.b != nil {
+		for _, c := range p.b.cols {
+			c.reset()
+		}
+		select {
+		case o.builders <- p.b:
+		default:
+		}
+	}
+	select {
+	case o.bufs <- p.data:
+	default:
+	}
+	p.b, p.data = nil, nil
 }
 
 // appendPart appends the rows of p, a builder of the same column parsed
@@ -246,14 +301,19 @@ func (c *colBuilder) appendPart(p *colBuilder) {
 	case table.Bool:
 		c.bools = extend(c.bools, p.bools)
 	case table.Categorical:
-		pc := p.cat.Column(c.name)
-		if n := c.cat.Len() + len(pc.Codes); n > c.catCap {
+		if n := c.cat.Len() + p.cat.Len(); n > c.catCap {
 			c.catCap = max(2*c.catCap, n, 1024)
 			c.cat.Grow(c.catCap - c.cat.Len())
 		}
-		c.cat.AddRecoded(pc.Codes, pc.Dict)
+		c.cat.AddFrom(p.cat)
 	case table.Text:
-		c.strs = extend(c.strs, p.strs)
+		// Copied into c's own chunks: p's are reused for the next piece.
+		for _, v := range p.strs {
+			if v != "" {
+				v = c.keep(unsafe.Slice(unsafe.StringData(v), len(v)))
+			}
+			c.strs = push(c.strs, v)
+		}
 	case inferKind:
 		base := len(c.raw)
 		c.raw = append(c.raw, p.raw...)
@@ -265,6 +325,17 @@ func (c *colBuilder) appendPart(p *colBuilder) {
 		} else {
 			c.numeric, c.nums = false, nil
 		}
+	}
+}
+
+// reset empties c for the next piece, keeping its memory.
+func (c *colBuilder) reset() {
+	c.nums, c.times, c.bools, c.strs = c.nums[:0], c.times[:0], c.bools[:0], c.strs[:0]
+	c.chunk, c.raw, c.ends = c.chunk[:0], c.raw[:0], c.ends[:0]
+	c.numeric, c.has = true, false
+	if c.cat != nil {
+		c.cat.Reset(Vocab[c.name]...)
+		c.catCap = 0
 	}
 }
 
