@@ -125,21 +125,20 @@ func (b *Body) start(lo int) *batch {
 	if lo >= n {
 		return nil
 	}
-	blocks := max(1, runtime.GOMAXPROCS(0))
-	bt := &batch{bufs: make([][]byte, 0, blocks), done: make(chan struct{})}
+	// Every block is set up before any goroutine starts: they index bt's
+	// slices, which must not move under them.
+	k := min(max(1, runtime.GOMAXPROCS(0)), (n-lo+b.blockRows-1)/b.blockRows)
+	bt := &batch{bufs: make([][]byte, k), errs: make([]error, k), done: make(chan struct{})}
+	for i := range bt.bufs {
+		bt.bufs[i] = getBlock()
+	}
 	var wg sync.WaitGroup
-	for range blocks {
-		if lo >= n {
-			break
-		}
-		hi := min(lo+b.blockRows, n)
-		bt.bufs = append(bt.bufs, getBlock())
-		bt.errs = append(bt.errs, nil)
-		k, from := len(bt.bufs)-1, lo
+	for i := range k {
+		from, hi := lo, min(lo+b.blockRows, n)
 		wg.Go(func() {
 			f := newFormatter(b.t)
 			f.row, f.end = from, hi
-			bt.bufs[k], bt.errs[k] = f.fillTo(b.ctx, bt.bufs[k], math.MaxInt)
+			bt.bufs[i], bt.errs[i] = f.fillTo(b.ctx, bt.bufs[i], math.MaxInt)
 		})
 		lo = hi
 	}
