@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 
@@ -13,10 +14,14 @@ import (
 
 // Body is a table's CSV (WriteCSV's bytes) as a reader that knows its length
 // and can rewind. Object stores want the length before the first byte and
-// replay the body when a request is retried; formatting on demand keeps one
-// 64 KiB chunk in memory instead of the whole file, which matters twice: a
-// year of crimes is ~60 MB of text, and fresh memory is what costs most in a
-// short-lived function (every new page is a fault).
+// replay the body when a request is retried; formatting on demand keeps a
+// few blocks of rows in memory instead of the whole file, which matters
+// twice: a year of crimes is ~60 MB of text, and fresh memory is what costs
+// most in a short-lived function (every new page is a fault).
+//
+// Rows are formatted in blocks on every core, the next batch of blocks
+// while the current one is read, so the upload is not held to one core's
+// formatting speed.
 //
 // The length is found by formatting the table once without keeping the
 // text, so the table must not change while the Body is in use.
@@ -25,11 +30,22 @@ type Body struct {
 	t    *table.Table
 	size int64
 
-	f   *formatter
-	buf []byte // formatted, from off on not yet read
-	off int
-	pos int64 // bytes read since the start
-	eof bool  // f has formatted the last row
+	blockRows int
+	cur, next *batch // being read; being formatted (nil: none)
+	k         int    // next block of cur to read
+	buf       []byte // the block being read, from off on not yet read
+	off       int
+	pos       int64 // bytes read since the start
+}
+
+// batch is blocks of consecutive rows formatted concurrently; done is
+// closed when all are. Its goroutines always finish on their own (no
+// channel waits on the reader), so an abandoned Body leaks nothing.
+type batch struct {
+	bufs [][]byte
+	errs []error
+	end  int // the row after the batch's last
+	done chan struct{}
 }
 
 // NewBody measures t's CSV and returns it as a Body; it fails as WriteCSV
@@ -39,7 +55,9 @@ func NewBody(ctx context.Context, t *table.Table) (*Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Body{ctx: ctx, t: t, size: n, buf: make([]byte, 0, csvChunk)}
+	// Blocks of about 256 KiB, so a batch is a few of them.
+	perRow := float64(n) / float64(max(t.Len(), 1))
+	b := &Body{ctx: ctx, t: t, size: n, blockRows: max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))}
 	b.rewind()
 	return b, nil
 }
@@ -91,25 +109,90 @@ func csvLength(ctx context.Context, t *table.Table) (int64, error) {
 // Size is the CSV's length in bytes.
 func (b *Body) Size() int64 { return b.size }
 
+// rewind starts over: the header now, the first batch in the background.
 func (b *Body) rewind() {
-	b.f = newFormatter(b.t)
-	b.buf, b.off, b.pos, b.eof = b.buf[:0], 0, 0, false
+	header := newFormatter(b.t)
+	header.end = 0
+	b.buf, _ = header.fill(b.ctx, nil) // the header cannot fail
+	b.off, b.pos, b.k = 0, 0, 0
+	b.cur, b.next = nil, b.start(0)
 }
+
+// start formats the batch of rows from lo on in the background; nil when
+// lo is past the last row.
+func (b *Body) start(lo int) *batch {
+	n := b.t.Len()
+	if lo >= n {
+		return nil
+	}
+	// Every block is set up before any goroutine starts: they index bt's
+	// slices, which must not move under them.
+	k := min(max(1, runtime.GOMAXPROCS(0)), (n-lo+b.blockRows-1)/b.blockRows)
+	bt := &batch{bufs: make([][]byte, k), errs: make([]error, k), done: make(chan struct{})}
+	for i := range bt.bufs {
+		bt.bufs[i] = getBlock()
+	}
+	var wg sync.WaitGroup
+	for i := range k {
+		from, hi := lo, min(lo+b.blockRows, n)
+		wg.Go(func() {
+			f := newFormatter(b.t)
+			f.row, f.end = from, hi
+			bt.bufs[i], bt.errs[i] = f.fillTo(b.ctx, bt.bufs[i], math.MaxInt)
+		})
+		lo = hi
+	}
+	bt.end = lo
+	go func() {
+		wg.Wait()
+		close(bt.done)
+	}()
+	return bt
+}
+
+// blocks holds formatted blocks' buffers for reuse, by every Body: a step
+// uploads several tables, and fresh memory is what costs (see Body).
+var blocks sync.Pool
+
+func getBlock() []byte {
+	if p, ok := blocks.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, blockBytes+blockBytes/4)
+}
+
+func putBlock(b []byte) { blocks.Put(&b) }
+
+// blockBytes is about how many bytes of CSV a block holds.
+const blockBytes = 256 << 10
 
 // Read implements io.Reader.
 func (b *Body) Read(p []byte) (int, error) {
 	for b.off == len(b.buf) {
-		if b.eof {
-			return 0, io.EOF
+		if b.cur == nil || b.k == len(b.cur.bufs) {
+			if b.next == nil {
+				return 0, io.EOF
+			}
+			if b.cur != nil {
+				for _, buf := range b.cur.bufs {
+					putBlock(buf)
+				}
+			}
+			b.cur, b.k = b.next, 0
+			select {
+			case <-b.cur.done:
+			case <-b.ctx.Done():
+				return 0, fmt.Errorf("write csv: %w", b.ctx.Err())
+			}
+			for _, err := range b.cur.errs {
+				if err != nil && err != io.EOF {
+					return 0, err
+				}
+			}
+			b.next = b.start(b.cur.end)
 		}
-		var err error
-		b.buf, err = b.f.fill(b.ctx, b.buf[:0])
-		b.off = 0
-		if err == io.EOF {
-			b.eof = true
-		} else if err != nil {
-			return 0, err
-		}
+		b.buf, b.off = b.cur.bufs[b.k], 0
+		b.k++
 	}
 	n := copy(p, b.buf[b.off:])
 	b.off += n
@@ -134,7 +217,7 @@ func (b *Body) Seek(offset int64, whence int) (int64, error) {
 	}
 	if offset == b.size {
 		// At the end nothing more is read: no need to format up to it.
-		b.buf, b.off, b.pos, b.eof = b.buf[:0], 0, b.size, true
+		b.buf, b.off, b.pos, b.cur, b.next = b.buf[:0], 0, b.size, nil, nil
 		return offset, nil
 	}
 	if offset < b.pos {

@@ -228,6 +228,7 @@ func nonNil[T any](s []T) []T {
 // rowBuilder is the set of column builders of one table.
 type rowBuilder struct {
 	cols []*colBuilder
+	pool *pools // pieces' builders and buffers, when read in pieces
 }
 
 // grow makes room for n more rows in every column.

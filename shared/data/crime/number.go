@@ -125,6 +125,9 @@ func appendNumber(dst []byte, v float64) []byte {
 		}
 		return strconv.AppendInt(dst, int64(v), 10)
 	case a >= 1e-4 && a < 1e15:
+		if out, ok := appendShortF(dst, v); ok {
+			return out
+		}
 		return strconv.AppendFloat(dst, v, 'f', -1, 64)
 	}
 	return strconv.AppendFloat(dst, v, 'g', -1, 64)

@@ -69,7 +69,7 @@ func estimateRows(r io.Reader, w *window) int {
 
 // readRecords reads the records after the header into b and returns b's table.
 func readRecords(ctx context.Context, s *scanner, b *rowBuilder, target []*colBuilder, what string) (*ReadResult, error) {
-	rejects, err := scanRecords(ctx, s, b, target, what)
+	rejects, err := scanAll(ctx, s, b, target, what)
 	if err != nil {
 		return nil, err
 	}

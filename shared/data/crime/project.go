@@ -54,6 +54,11 @@ func newFormatter(t *table.Table) *formatter {
 // fill appends whole lines to buf until it holds about csvChunk bytes; it
 // returns io.EOF with the last lines.
 func (f *formatter) fill(ctx context.Context, buf []byte) ([]byte, error) {
+	return f.fillTo(ctx, buf, csvChunk)
+}
+
+// fillTo is fill up to about limit bytes.
+func (f *formatter) fillTo(ctx context.Context, buf []byte, limit int) ([]byte, error) {
 	if f.row < 0 {
 		for j, c := range f.cols {
 			if j > 0 {
@@ -65,7 +70,7 @@ func (f *formatter) fill(ctx context.Context, buf []byte) ([]byte, error) {
 		f.row = 0
 	}
 	n := f.end
-	for ; f.row < n && len(buf) < csvChunk-1024; f.row++ {
+	for ; f.row < n && len(buf) < limit-1024; f.row++ {
 		if f.row%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return buf, fmt.Errorf("write csv: %w", err)
@@ -224,7 +229,7 @@ func readPart(ctx context.Context, r io.Reader, b *rowBuilder, buf []byte, kind 
 		}
 	}
 	b.grow(estimateRows(r, s.w))
-	rejects, err := scanRecords(ctx, s, b, target, "read csv")
+	rejects, err := scanAll(ctx, s, b, target, "read csv")
 	return rejects, b, s.w.buf, err
 }
 

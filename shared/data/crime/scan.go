@@ -20,6 +20,7 @@ type scanner struct {
 	raw     []byte // the record as in the input, without its line end
 	recLine int    // line number where the record starts
 	bad     string // non-empty: the record is malformed (quoting)
+	lineEnd bool   // the record ended with a line end (not the input's end)
 }
 
 func newScanner(r io.Reader) *scanner { return reuseScanner(r, nil) }
@@ -207,6 +208,7 @@ func (s *scanner) finish(stop, next, newlines int) bool {
 		s.raw = s.raw[:len(s.raw)-1]
 	}
 	s.recLine = s.line
+	s.lineEnd = next > stop
 	s.line += newlines
 	if next > stop {
 		s.line++

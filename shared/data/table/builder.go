@@ -168,3 +168,31 @@ func (b *CatBuilder) Column(name string) *Column {
 	*b = CatBuilder{}
 	return c
 }
+
+// AddFrom appends the values of p, another builder, recoded into this
+// one's dictionary: p's strings new here are added in the order of p's
+// dictionary, so appending the builders of consecutive parts of an input
+// gives the dictionary and codes of building it in one go. p is left as it
+// is; the strings are copied.
+func (b *CatBuilder) AddFrom(p *CatBuilder) {
+	to := make([]int32, len(p.dict))
+	for k, s := range p.dict {
+		to[k] = b.Code(s)
+	}
+	for _, k := range p.codes {
+		if k >= 0 {
+			k = to[k]
+		}
+		b.codes = append(b.codes, k)
+	}
+}
+
+// Reset empties b for reuse, keeping its memory; its dictionary starts with
+// vocab again. Strings of the old dictionary must no longer be in use.
+func (b *CatBuilder) Reset(vocab ...string) {
+	b.dict, b.codes, b.chunk = b.dict[:0], b.codes[:0], b.chunk[:0]
+	clear(b.slots)
+	for _, s := range vocab {
+		b.Code(s)
+	}
+}
