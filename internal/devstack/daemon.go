@@ -198,11 +198,7 @@ type DaemonOptions struct {
 func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	o = o.withDefaults()
 	c := o.Config
-	rt := ChooseRuntime(c)
-	if o.Runtime != nil {
-		rt = *o.Runtime
-	}
-	o.Logger.Info("functions: "+rt.String(), "watchdog", rt.Watchdog)
+	rt := daemonRuntime(o)
 	f, password, err := openStack(c)
 	if err != nil {
 		return err
@@ -274,6 +270,18 @@ func (o DaemonOptions) withDefaults() DaemonOptions {
 		o.GatewayWriteTimeout = 60 * time.Second
 	}
 	return o
+}
+
+// daemonRuntime is how the functions run: the options' Runtime, else what
+// the machine allows (ChooseRuntime). It is logged, as it decides how a
+// function's process looks.
+func daemonRuntime(o DaemonOptions) Runtime {
+	rt := ChooseRuntime(o.Config)
+	if o.Runtime != nil {
+		rt = *o.Runtime
+	}
+	o.Logger.Info("functions: "+rt.String(), "watchdog", rt.Watchdog)
+	return rt
 }
 
 // openStack reads what the daemon needs before it starts anything: the
