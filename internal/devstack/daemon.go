@@ -196,13 +196,66 @@ type DaemonOptions struct {
 // the async queue, every process and the gateway. SIGUSR1 restarts at once
 // whatever waits out its restart backoff.
 func RunDaemon(ctx context.Context, o DaemonOptions) error {
+	o = o.withDefaults()
 	c := o.Config
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	rt := daemonRuntime(o)
+	f, password, err := openStack(c)
+	if err != nil {
+		return err
+	}
+	ln, err := listenGateway(c)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // on an early return; Shutdown closes it otherwise
+
+	d := newDaemon(o, rt)
+	defer d.sup.Stop() // nothing outlives an early return (Stop is idempotent)
+	redeploySig, stopSignals := d.catchSignals()
+	defer stopSignals()
+	stopWriting := d.startWriter()
+	defer stopWriting()
+
+	// Services the functions need (PostgreSQL, the stand-in) first.
+	if err := d.startServices(ctx, false); err != nil {
+		return err
+	}
+	infos, err := d.deployFunctions(f)
+	if err != nil {
+		return err
+	}
+	go d.redeployOn(redeploySig)
+	gw, srv, served := d.serveGateway(ln, infos, password)
+	cr, err := d.startCron(f)
+	if err != nil {
+		return err
+	}
+	// MinIO once the gateway serves its webhook targets' probes.
+	if err := d.startServices(ctx, true); err != nil {
+		d.shutdown(cr, gw, srv)
+		return err
+	}
+	d.waitFunctionsReady(ctx)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		d.log.Error("gateway stopped", "err", err)
+	}
+	d.shutdown(cr, gw, srv)
+	stopWriting()
+	d.removeState()
+	return nil
+}
+
+// withDefaults fills in what the options leave unset, so the daemon's steps
+// read one complete set.
+func (o DaemonOptions) withDefaults() DaemonOptions {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	if o.BuildDir == "" {
-		o.BuildDir = filepath.Join(c.Root, "build")
+		o.BuildDir = filepath.Join(o.Config.Root, "build")
 	}
 	if o.Ready <= 0 {
 		o.Ready = 30 * time.Second
@@ -216,84 +269,113 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 	if o.GatewayWriteTimeout <= 0 {
 		o.GatewayWriteTimeout = 60 * time.Second
 	}
-	rt := ChooseRuntime(c)
+	return o
+}
+
+// daemonRuntime is how the functions run: the options' Runtime, else what
+// the machine allows (ChooseRuntime). It is logged, as it decides how a
+// function's process looks.
+func daemonRuntime(o DaemonOptions) Runtime {
+	rt := ChooseRuntime(o.Config)
 	if o.Runtime != nil {
 		rt = *o.Runtime
 	}
-	log.Info("functions: "+rt.String(), "watchdog", rt.Watchdog)
+	o.Logger.Info("functions: "+rt.String(), "watchdog", rt.Watchdog)
+	return rt
+}
+
+// openStack reads what the daemon needs before it starts anything: the
+// stack file, the folders for logs and function copies, and the gateway's
+// basic auth password, so a broken setup fails before any process runs.
+func openStack(c *Config) (*stackfile.File, string, error) {
 	f, err := stackfile.Load(c.StackFile, c.Lookup)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	for _, d := range []string{c.Path("logs"), c.Path("functions")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
+			return nil, "", err
 		}
 	}
-	secrets := c.Path("secrets")
-	password, err := ReadSecret(secrets, SecretBasicAuthPassword)
+	password, err := ReadSecret(c.Path("secrets"), SecretBasicAuthPassword)
 	if err != nil {
-		return fmt.Errorf("gateway basic auth: %w", err)
+		return nil, "", fmt.Errorf("gateway basic auth: %w", err)
 	}
+	return f, password, nil
+}
+
+// listenGateway takes the gateway's port first: a second daemon (or another
+// program on OPENFAAS_URL) fails here, before it starts any service.
+func listenGateway(c *Config) (net.Listener, error) {
 	addr, err := c.GatewayAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
-	defer ln.Close() // on an early return; Shutdown closes it otherwise
+	return ln, nil
+}
 
-	sup := NewSupervisor(log)
-	defer sup.Stop() // nothing outlives an early return (Stop is idempotent)
+// daemon is what RunDaemon's steps share: the supervisor and the view of
+// the functions, cron and readiness that daemon.json reports.
+type daemon struct {
+	c   *Config
+	o   DaemonOptions
+	log *slog.Logger
+	rt  Runtime
+	sup *Supervisor
+
+	mu         sync.Mutex // daemon.json's writer reads the fields below
+	ready      bool
+	cronStates []CronState
+	states     map[string]*FunctionState
+	order      []string
+}
+
+func newDaemon(o DaemonOptions, rt Runtime) *daemon {
+	return &daemon{c: o.Config, o: o, log: o.Logger, rt: rt, sup: NewSupervisor(o.Logger), states: map[string]*FunctionState{}}
+}
+
+// catchSignals has SIGUSR1 kick the supervisor from now on. SIGUSR2 (make
+// dev after a rebuild) is handled once the functions are deployed
+// (redeployOn); caught from the start so it never kills the daemon.
+func (d *daemon) catchSignals() (redeploy <-chan os.Signal, stop func()) {
 	kick := make(chan os.Signal, 1)
 	signal.Notify(kick, syscall.SIGUSR1)
-	defer signal.Stop(kick)
 	go func() {
 		for range kick {
-			log.Info("SIGUSR1: restarting what is down now")
-			sup.Kick()
+			d.log.Info("SIGUSR1: restarting what is down now")
+			d.sup.Kick()
 		}
 	}()
-	// SIGUSR2 (make dev after a rebuild) is handled once the functions are
-	// deployed; caught from the start so it never kills the daemon.
 	redeploySig := make(chan os.Signal, 1)
 	signal.Notify(redeploySig, syscall.SIGUSR2)
-	defer signal.Stop(redeploySig)
-	// daemon.json follows every start, readiness and exit (written below).
+	return redeploySig, func() {
+		signal.Stop(redeploySig)
+		signal.Stop(kick)
+	}
+}
+
+// redeployOn redeploys the functions built anew at each SIGUSR2.
+func (d *daemon) redeployOn(sig <-chan os.Signal) {
+	for range sig {
+		d.log.Info("SIGUSR2: redeploying the functions built anew")
+		redeployBuilt(d.c, d.o.BuildDir, d.sup, &d.mu, d.order, d.states, d.log)
+		d.writeState()
+	}
+}
+
+// startWriter has daemon.json follow every start, readiness and exit the
+// supervisor reports. The returned stop waits for the last write; it may be
+// called more than once.
+func (d *daemon) startWriter() (stop func()) {
 	changed := make(chan struct{}, 1)
-	sup.OnChange = func() {
+	d.sup.OnChange = func() {
 		select {
 		case changed <- struct{}{}:
 		default:
-		}
-	}
-	var mu sync.Mutex
-	ready := false
-	var cronStates []CronState
-	states := map[string]*FunctionState{}
-	var order []string
-	write := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		st := DaemonState{Pid: os.Getpid(), Gateway: c.GatewayURL, Ready: ready, Runtime: rt.String(), Cron: cronStates, Updated: time.Now().UTC()}
-		for _, s := range o.Services {
-			ss := ServiceState{ProcState: ProcState{Name: s.Proc.Name, Addr: s.Proc.Addr}, URL: s.URL}
-			if p, ok := sup.State(s.Proc.Name); ok {
-				ss.ProcState = p
-			}
-			st.Services = append(st.Services, ss)
-		}
-		for _, n := range order {
-			fs := *states[n]
-			if p, ok := sup.State(n); ok {
-				fs.ProcState = p
-			}
-			st.Functions = append(st.Functions, fs)
-		}
-		if err := writeJSONFile(c.Path("daemon.json"), st); err != nil {
-			log.Error("write daemon.json", "err", err.Error())
 		}
 	}
 	writerDone := make(chan struct{})
@@ -303,176 +385,221 @@ func RunDaemon(ctx context.Context, o DaemonOptions) error {
 		for {
 			select {
 			case <-changed:
-				write()
+				d.writeState()
 			case <-stopWriter:
 				return
 			}
 		}
 	}()
-	stopWriting := sync.OnceFunc(func() {
+	return sync.OnceFunc(func() {
 		close(stopWriter)
 		<-writerDone
 	})
-	defer stopWriting()
+}
 
-	// Services the functions need (PostgreSQL, the stand-in) first.
-	startServices := func(after bool) error {
-		var started []string
-		for _, s := range o.Services {
-			if s.AfterGateway != after {
-				continue
-			}
-			if err := sup.Start(s.Proc); err != nil {
-				return err
-			}
-			started = append(started, s.Proc.Name)
+// writeState writes daemon.json: the supervisor's live view of each service
+// and function over what the daemon knows of them.
+func (d *daemon) writeState() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := DaemonState{Pid: os.Getpid(), Gateway: d.c.GatewayURL, Ready: d.ready, Runtime: d.rt.String(), Cron: d.cronStates, Updated: time.Now().UTC()}
+	for _, s := range d.o.Services {
+		ss := ServiceState{ProcState: ProcState{Name: s.Proc.Name, Addr: s.Proc.Addr}, URL: s.URL}
+		if p, ok := d.sup.State(s.Proc.Name); ok {
+			ss.ProcState = p
 		}
-		sctx, cancel := context.WithTimeout(ctx, o.ServiceReady)
-		defer cancel()
-		for _, n := range started {
-			if err := sup.WaitReady(sctx, n); err != nil {
-				return fmt.Errorf("service %s: %w\n%s", n, err, Tail(c.Path("logs", n+".log"), 15))
-			}
-			log.Info("service ready", "service", n)
+		st.Services = append(st.Services, ss)
+	}
+	for _, n := range d.order {
+		fs := *d.states[n]
+		if p, ok := d.sup.State(n); ok {
+			fs.ProcState = p
 		}
-		return nil
+		st.Functions = append(st.Functions, fs)
 	}
-	if err := startServices(false); err != nil {
-		return err
+	if err := writeJSONFile(d.c.Path("daemon.json"), st); err != nil {
+		d.log.Error("write daemon.json", "err", err.Error())
 	}
+}
 
-	ep := Endpoints{Gateway: c.GatewayURL, MinIO: c.MinIOAddress, Socrata: c.SocrataBaseURL()}
-	forwards := forwardsFor(c)
-	var infos []FunctionInfo
+// removeState removes daemon.json once everything stopped: its absence says
+// no daemon runs.
+func (d *daemon) removeState() {
+	if err := os.Remove(d.c.Path("daemon.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("remove daemon.json", "err", err.Error())
+	}
+	d.log.Info("devstack stopped")
+}
+
+// startServices starts the services that come before the gateway (after
+// false) or after it (after true) and waits until each serves, with its
+// log's tail in the error of one that does not.
+func (d *daemon) startServices(ctx context.Context, after bool) error {
+	var started []string
+	for _, s := range d.o.Services {
+		if s.AfterGateway != after {
+			continue
+		}
+		if err := d.sup.Start(s.Proc); err != nil {
+			return err
+		}
+		started = append(started, s.Proc.Name)
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.o.ServiceReady)
+	defer cancel()
+	for _, n := range started {
+		if err := d.sup.WaitReady(sctx, n); err != nil {
+			return fmt.Errorf("service %s: %w\n%s", n, err, Tail(d.c.Path("logs", n+".log"), 15))
+		}
+		d.log.Info("service ready", "service", n)
+	}
+	return nil
+}
+
+// deployFunctions deploys and starts each selected function of f in the
+// stack file's order. One that cannot be deployed is listed with its
+// problem and the others still run. It returns what the gateway lists.
+func (d *daemon) deployFunctions(f *stackfile.File) ([]FunctionInfo, error) {
+	ep := Endpoints{Gateway: d.c.GatewayURL, MinIO: d.c.MinIOAddress, Socrata: d.c.SocrataBaseURL()}
+	forwards := forwardsFor(d.c)
 	only := map[string]bool{}
-	for _, n := range o.Only {
+	for _, n := range d.o.Only {
 		only[n] = true
 	}
-	mu.Lock() // daemon.json's writer reads order and states
+	var infos []FunctionInfo
+	d.mu.Lock() // daemon.json's writer reads order and states
+	defer d.mu.Unlock()
 	for _, name := range f.Names() {
-		order = append(order, name)
+		d.order = append(d.order, name)
 		fs := &FunctionState{ProcState: ProcState{Name: name}}
-		states[name] = fs
-		fn := f.Functions[name]
-		info := FunctionInfo{Name: name, Image: fn.Image, Labels: fn.Labels, Annotations: fn.Annotations,
-			Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests}
-		if env, err := ImageEnv(f, fn.Lang); err == nil {
-			info.EnvProcess = env["fprocess"]
-		}
+		d.states[name] = fs
+		info := listedInfo(f, name)
 		if len(only) > 0 && !only[name] {
 			fs.Problem = "not selected"
 			infos = append(infos, info)
 			continue
 		}
-		port, err := FreePort()
+		info, err := d.deployFunction(f, name, fs, info, ep, forwards)
 		if err != nil {
-			mu.Unlock()
-			return err
+			return nil, err
 		}
-		d, err := Deploy(f, name, o.BuildDir, c.Path("functions", name), secrets, ep, port, c.Path("logs", name+".log"), rt, forwards)
-		if err != nil {
-			fs.Problem = err.Error()
-			log.Warn("function not deployed", "function", name, "err", err.Error())
-			infos = append(infos, info)
-			continue
-		}
-		infos = append(infos, d.Info)
-		fs.Deployed, fs.URL, fs.Addr, fs.Namespaced = true, "http://"+d.Proc.Addr, d.Proc.Addr, d.Namespaced
-		fs.Version, fs.pinned = d.Version, d.Info.EnvVars["CODE_VERSION"] != ""
-		if err := sup.Start(d.Proc); err != nil {
-			mu.Unlock()
-			return err
-		}
+		infos = append(infos, info)
 	}
-	mu.Unlock()
-	go func() {
-		for range redeploySig {
-			log.Info("SIGUSR2: redeploying the functions built anew")
-			redeployBuilt(c, o.BuildDir, sup, &mu, order, states, log)
-			write()
-		}
-	}()
+	return infos, nil
+}
 
-	gw := NewGateway(GatewayOptions{
+// listedInfo is how the gateway lists a function it does not run: what the
+// stack file says of it.
+func listedInfo(f *stackfile.File, name string) FunctionInfo {
+	fn := f.Functions[name]
+	info := FunctionInfo{Name: name, Image: fn.Image, Labels: fn.Labels, Annotations: fn.Annotations,
+		Secrets: fn.Secrets, Limits: fn.Limits, Requests: fn.Requests}
+	if env, err := ImageEnv(f, fn.Lang); err == nil {
+		info.EnvProcess = env["fprocess"]
+	}
+	return info
+}
+
+// deployFunction deploys function name and starts it under the supervisor,
+// filling in fs. A function that cannot be deployed keeps its listed info
+// and its problem in fs; only a failure to start stops the daemon.
+func (d *daemon) deployFunction(f *stackfile.File, name string, fs *FunctionState, listed FunctionInfo, ep Endpoints, forwards []string) (FunctionInfo, error) {
+	port, err := FreePort()
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	dep, err := Deploy(f, name, d.o.BuildDir, d.c.Path("functions", name), d.c.Path("secrets"), ep, port, d.c.Path("logs", name+".log"), d.rt, forwards)
+	if err != nil {
+		fs.Problem = err.Error()
+		d.log.Warn("function not deployed", "function", name, "err", err.Error())
+		return listed, nil
+	}
+	fs.Deployed, fs.URL, fs.Addr, fs.Namespaced = true, "http://"+dep.Proc.Addr, dep.Proc.Addr, dep.Namespaced
+	fs.Version, fs.pinned = dep.Version, dep.Info.EnvVars["CODE_VERSION"] != ""
+	if err := d.sup.Start(dep.Proc); err != nil {
+		return FunctionInfo{}, err
+	}
+	return dep.Info, nil
+}
+
+// serveGateway serves the gateway on ln, routing each function to its
+// supervised process while it runs. served receives Serve's end.
+func (d *daemon) serveGateway(ln net.Listener, infos []FunctionInfo, password string) (gw *Gateway, srv *http.Server, served <-chan error) {
+	c, log := d.c, d.log
+	gw = NewGateway(GatewayOptions{
 		Functions: infos,
 		Upstreams: UpstreamFunc(func(name string) (Replica, bool) {
-			p, ok := sup.State(name)
+			p, ok := d.sup.State(name)
 			if !ok || !p.Running {
 				return Replica{}, false
 			}
-			dial, _ := sup.Dialer(name)
+			dial, _ := d.sup.Dialer(name)
 			return Replica{Addr: p.Addr, Dial: dial, Started: p.Since}, true
 		}),
-		User: AdminUser, Password: password, UpstreamTimeout: o.UpstreamTimeout, Logger: log.With("component", "gateway"),
+		User: AdminUser, Password: password, UpstreamTimeout: d.o.UpstreamTimeout, Logger: log.With("component", "gateway"),
 		Journal:    func(name string) string { return c.Path("logs", name+".log") },
-		SecretsDir: secrets, Reserved: []string{SecretBasicAuthUser, SecretBasicAuthPassword},
-		Provider: ProviderInfo{Name: "arrestcast-devstack", Orchestration: "local processes: " + rt.String()},
+		SecretsDir: c.Path("secrets"), Reserved: []string{SecretBasicAuthUser, SecretBasicAuthPassword},
+		Provider: ProviderInfo{Name: "arrestcast-devstack", Orchestration: "local processes: " + d.rt.String()},
 		Version:  codeVersion(c.Root),
 	})
-	srv := &http.Server{Handler: gw, ReadTimeout: o.GatewayReadTimeout, WriteTimeout: o.GatewayWriteTimeout,
+	srv = &http.Server{Handler: gw, ReadTimeout: d.o.GatewayReadTimeout, WriteTimeout: d.o.GatewayWriteTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
 	log.Info("gateway listening", "url", c.GatewayURL)
+	return gw, srv, done
+}
 
+// startCron starts the cron-connector on the stack file's schedules; one
+// the connector would skip is logged and left out, the others still fire.
+func (d *daemon) startCron(f *stackfile.File) (*Cron, error) {
 	jobs, err := CronJobs(f, nil)
 	if err != nil {
-		log.Warn("cron", "err", err.Error())
+		d.log.Warn("cron", "err", err.Error())
 	}
-	cr, err := NewCron(jobs, CronOptions{Gateway: c.GatewayURL, Logger: log.With("component", "cron-connector")})
+	cr, err := NewCron(jobs, CronOptions{Gateway: d.c.GatewayURL, Logger: d.log.With("component", "cron-connector")})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next := NextRuns(jobs, nil, time.Now())
-	mu.Lock()
+	d.mu.Lock()
 	for _, j := range jobs {
-		cronStates = append(cronStates, CronState{Function: j.Function, Schedule: j.Schedule, Next: next[j.Function]})
-		log.Info("cron: added function", "function", j.Function, "schedule", j.Schedule, "next", next[j.Function])
+		d.cronStates = append(d.cronStates, CronState{Function: j.Function, Schedule: j.Schedule, Next: next[j.Function]})
+		d.log.Info("cron: added function", "function", j.Function, "schedule", j.Schedule, "next", next[j.Function])
 	}
-	mu.Unlock()
+	d.mu.Unlock()
 	cr.Start()
-	stop := func() {
-		log.Info("stopping: cron, async queue, functions, services, gateway")
-		cr.Stop()
-		gw.Close()
-		sup.Stop()
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		scancel()
-	}
+	return cr, nil
+}
 
-	// MinIO once the gateway serves its webhook targets' probes.
-	if err := startServices(true); err != nil {
-		stop()
-		return err
-	}
-
-	// Ready once every deployed function has answered (or the wait is over).
-	rctx, cancel := context.WithTimeout(ctx, o.Ready)
-	for _, n := range sup.Names() {
-		if err := sup.WaitReady(rctx, n); err != nil {
-			log.Warn("function not ready", "function", n, "err", err.Error())
+// waitFunctionsReady marks the daemon ready once every deployed function
+// has answered, or the Ready wait is over: a function slow to start is
+// logged, not fatal.
+func (d *daemon) waitFunctionsReady(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, d.o.Ready)
+	for _, n := range d.sup.Names() {
+		if err := d.sup.WaitReady(rctx, n); err != nil {
+			d.log.Warn("function not ready", "function", n, "err", err.Error())
 		}
 	}
 	cancel()
-	mu.Lock()
-	ready = true
-	mu.Unlock()
-	write()
-	log.Info("devstack ready", "functions", len(order), "services", len(o.Services))
+	d.mu.Lock()
+	d.ready = true
+	d.mu.Unlock()
+	d.writeState()
+	d.log.Info("devstack ready", "functions", len(d.order), "services", len(d.o.Services))
+}
 
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		log.Error("gateway stopped", "err", err)
-	}
-	stop()
-	stopWriting()
-	if err := os.Remove(c.Path("daemon.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		log.Warn("remove daemon.json", "err", err.Error())
-	}
-	log.Info("devstack stopped")
-	return nil
+// shutdown stops in the order that loses nothing: no new cron calls, the
+// async call in flight finished, then the processes, the HTTP server last.
+func (d *daemon) shutdown(cr *Cron, gw *Gateway, srv *http.Server) {
+	d.log.Info("stopping: cron, async queue, functions, services, gateway")
+	cr.Stop()
+	gw.Close()
+	d.sup.Stop()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = srv.Shutdown(sctx)
+	scancel()
 }
 
 // NewerBuild reports whether function name's build (buildDir/<name>/handler)

@@ -191,15 +191,7 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 	if out == nil {
 		out = io.Discard
 	}
-	if o.RunWait <= 0 {
-		o.RunWait = 20 * time.Minute
-	}
-	if o.Poll <= 0 {
-		o.Poll = 2 * time.Second
-	}
-	if o.Until == "" {
-		o.Until = "train"
-	}
+	o = o.withRunDefaults()
 	sum := &DemoSummary{Gateway: cl.Gateway}
 	plan, err := PlanDemo(files.Crimes)
 	if err != nil {
@@ -209,16 +201,7 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 	fmt.Fprintf(out, "\n== The data: %s, %d crimes from %s to %s; the runs of %s and %s\n", files.Crimes, plan.Rows,
 		plan.From.Format(time.DateOnly), plan.To.Format(time.DateOnly), first, second)
 
-	fmt.Fprintln(out, "\n== setup: buckets, lifecycle rule, bucket notifications (POST /function/setup)")
-	if _, err := mustCall(ctx, cl, out, http.MethodPost, "setup", nil); err != nil {
-		return nil, err
-	}
-
-	fmt.Fprintf(out, "\n== First monthly run, as the cron would fire it on %s: the 365 days before (POST /function/download {\"as_of\":%q})\n", first, first)
-	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, first))); err != nil {
-		return nil, err
-	}
-	run1, err := waitRun(ctx, o, out, first)
+	run1, err := demoFirstRun(ctx, cl, o, out, first)
 	if err != nil {
 		return nil, err
 	}
@@ -233,16 +216,75 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 	}
 	fmt.Fprintf(out, "champion registered: %s\n", describeModel(before))
 
-	fmt.Fprintf(out, "\n== Next monthly run on %s: only %s is new (POST /function/download {\"as_of\":%q})\n", second, plan.Month.Format("January 2006"), second)
-	mark := logSize(files.TrainLog)
-	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, second))); err != nil {
-		return nil, err
-	}
-	run2, err := waitRun(ctx, o, out, second)
+	run2, after, trainLog, err := demoSecondRun(ctx, cl, o, out, files.TrainLog, second, plan.Month, before)
 	if err != nil {
 		return nil, err
 	}
-	// predict re-reads the registry every CHAMPION_POLL: give it that long to see a promotion.
+	sum.Runs = []Run{run1, run2}
+	recordDecision(out, sum, before, after, trainLog)
+
+	sum.Monitor = waitMonitor(ctx, cl, o, out, plan.Month)
+	if sum.Predictions, err = demoPredictions(ctx, cl, out, files.Crimes, plan.Month); err != nil {
+		return nil, err
+	}
+	sum.Finished = time.Now().UTC()
+	printSummary(out, sum)
+	if err := writeJSONFile(files.Summary, sum); err != nil {
+		return nil, fmt.Errorf("write %s: %w", files.Summary, err)
+	}
+	return sum, nil
+}
+
+// withRunDefaults fills in the waits RunDemo's steps read, and runs the
+// whole chain unless told how far it is deployed.
+func (o DemoOptions) withRunDefaults() DemoOptions {
+	if o.RunWait <= 0 {
+		o.RunWait = 20 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	if o.Until == "" {
+		o.Until = "train"
+	}
+	return o
+}
+
+// demoFirstRun sets up the buckets and notifications, then fires the first
+// monthly run as the cron would and waits for it to finish.
+func demoFirstRun(ctx context.Context, cl *Client, o DemoOptions, out io.Writer, first string) (Run, error) {
+	fmt.Fprintln(out, "\n== setup: buckets, lifecycle rule, bucket notifications (POST /function/setup)")
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "setup", nil); err != nil {
+		return Run{}, err
+	}
+
+	fmt.Fprintf(out, "\n== First monthly run, as the cron would fire it on %s: the 365 days before (POST /function/download {\"as_of\":%q})\n", first, first)
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, first))); err != nil {
+		return Run{}, err
+	}
+	return waitRun(ctx, o, out, first)
+}
+
+// demoSecondRun fires the next monthly run, on which only month m is new,
+// and waits for it and for predict to see its champion. trainLog is what
+// train logged of its decision during the run.
+func demoSecondRun(ctx context.Context, cl *Client, o DemoOptions, out io.Writer, trainLogPath, second string, m chain.Month, before json.RawMessage) (run Run, after json.RawMessage, trainLog []string, err error) {
+	fmt.Fprintf(out, "\n== Next monthly run on %s: only %s is new (POST /function/download {\"as_of\":%q})\n", second, m.Format("January 2006"), second)
+	mark := logSize(trainLogPath)
+	if _, err := mustCall(ctx, cl, out, http.MethodPost, "download", []byte(fmt.Sprintf(`{"as_of":%q}`, second))); err != nil {
+		return Run{}, nil, nil, err
+	}
+	run, err = waitRun(ctx, o, out, second)
+	if err != nil {
+		return Run{}, nil, nil, err
+	}
+	after = waitPromotion(ctx, cl, before)
+	return run, after, decisionLines(trainLogPath, mark), nil
+}
+
+// waitPromotion is the champion after the second run: predict re-reads the
+// registry every CHAMPION_POLL, so a promotion gets that long to show.
+func waitPromotion(ctx context.Context, cl *Client, before json.RawMessage) json.RawMessage {
 	after := before
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -255,9 +297,14 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 		}
 		time.Sleep(2 * time.Second)
 	}
-	sum.Runs = []Run{run1, run2}
+	return after
+}
+
+// recordDecision puts the champion/challenger decision in sum and tells it,
+// with train's own lines about it.
+func recordDecision(out io.Writer, sum *DemoSummary, before, after json.RawMessage, trainLog []string) {
 	sum.Decision = DemoDecision{ChampionBefore: modelVersion(before), ChampionAfter: modelVersion(after),
-		Promoted: modelVersion(after) != modelVersion(before), TrainLog: decisionLines(files.TrainLog, mark)}
+		Promoted: modelVersion(after) != modelVersion(before), TrainLog: trainLog}
 	sum.Model = after
 	if sum.Decision.Promoted {
 		fmt.Fprintf(out, "decision: the challenger beat the champion and was promoted: %s -> %s\n", sum.Decision.ChampionBefore, sum.Decision.ChampionAfter)
@@ -267,27 +314,25 @@ func RunDemo(ctx context.Context, cl *Client, o DemoOptions, files DemoFiles) (*
 	for _, l := range sum.Decision.TrainLog {
 		fmt.Fprintf(out, "  train: %s\n", l)
 	}
+}
 
-	sum.Monitor = waitMonitor(ctx, cl, o, out, plan.Month)
-
-	fmt.Fprintf(out, "\n== Three predictions on real records of %s (POST /function/predict, the portal's JSON form)\n", plan.Month.Format("January 2006"))
-	records, err := DemoRecordsIn(files.Crimes, plan.Month)
+// demoPredictions asks predict about real records of month m, the way the
+// portal's form posts them.
+func demoPredictions(ctx context.Context, cl *Client, out io.Writer, crimes string, m chain.Month) ([]DemoPrediction, error) {
+	fmt.Fprintf(out, "\n== Three predictions on real records of %s (POST /function/predict, the portal's JSON form)\n", m.Format("January 2006"))
+	records, err := DemoRecordsIn(crimes, m)
 	if err != nil {
 		return nil, err
 	}
+	var preds []DemoPrediction
 	for _, rec := range records {
 		p, err := predict(ctx, cl, rec)
 		if err != nil {
 			return nil, err
 		}
-		sum.Predictions = append(sum.Predictions, p)
+		preds = append(preds, p)
 	}
-	sum.Finished = time.Now().UTC()
-	printSummary(out, sum)
-	if err := writeJSONFile(files.Summary, sum); err != nil {
-		return nil, fmt.Errorf("write %s: %w", files.Summary, err)
-	}
-	return sum, nil
+	return preds, nil
 }
 
 // dirty reports whether .dev holds a previous stack's data.

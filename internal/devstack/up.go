@@ -103,68 +103,20 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 	if o.Wait <= 0 {
 		o.Wait = 3 * time.Minute
 	}
-	if st, err := ReadStackState(c); err == nil {
-		if st.Daemon != nil && st.Daemon.Alive() {
-			if err := refresh(ctx, c, st, out, o); err != nil {
-				return st, err
-			}
-			return st, revive(ctx, c, st, out, o.Wait)
-		}
-		fmt.Fprintln(out, "stack.json names a stack that no longer runs: cleaning it up first")
-		if err := Down(ctx, c, out); err != nil {
-			return nil, fmt.Errorf("clean up the previous stack: %w", err)
-		}
+	if st, running, err := upAgain(ctx, c, out, o); running || err != nil {
+		return st, err
 	}
 	f, err := stackfile.Load(c.StackFile, c.Lookup)
 	if err != nil {
 		return nil, err
 	}
-	gwAddr, _ := c.GatewayAddr()
-	ports := map[string]string{"gateway (OPENFAAS_URL)": gwAddr, "MinIO (MINIO_ADDRESS)": c.MinIOAddress,
-		"MinIO console (MINIO_CONSOLE_ADDRESS)": c.MinIOConsoleAddress, "PostgreSQL (POSTGRES_PORT)": "127.0.0.1:" + strconv.Itoa(c.PostgresPort)}
-	if StandinAvailable(c) {
-		ports["Socrata stand-in (SOCRATA_ADDRESS)"] = c.SocrataAddress
-	}
-	for _, what := range sortedKeys(ports) {
-		if !PortFree(ports[what]) {
-			return nil, fmt.Errorf("%s: %s is already in use by another program: stop it or change the port in .env", what, ports[what])
-		}
-	}
-	for _, d := range []string{c.Dev, c.Path("logs"), c.Path("functions"), c.Path("bin")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
-	}
-
-	pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort)
+	gwAddr, err := checkPortsFree(c)
 	if err != nil {
 		return nil, err
 	}
-	pgPassword, err := postgresPassword(c, pg)
+	pg, pgPassword, err := prepareServices(ctx, c, out)
 	if err != nil {
 		return nil, err
-	}
-	if err := WriteSecrets(c.Path("secrets"), SecretValues(c, pg.URL(pgPassword, pg.Database))); err != nil {
-		return nil, err
-	}
-	if !pg.Initialized() {
-		fmt.Fprintf(out, "postgres: creating the cluster in %s (as user %s)\n", pg.DataDir(), orSelf(pg.RunAs))
-		if err := pg.Init(ctx, pgPassword); err != nil {
-			return nil, err
-		}
-	}
-	if err := pg.Prepare(); err != nil {
-		return nil, err
-	}
-	if err := PrepareMinIO(c); err != nil {
-		return nil, err
-	}
-	if StandinAvailable(c) {
-		if err := BuildStandin(ctx, c); err != nil {
-			return nil, err
-		}
-	} else {
-		fmt.Fprintf(out, "socrata stand-in: not started: %s does not exist yet, so download cannot fetch data\n", StandinSource(c))
 	}
 	if !o.NoBuild {
 		if err := BuildFunctions(ctx, c, f, out); err != nil {
@@ -182,6 +134,110 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 		_ = d.Ref.Stop(90 * time.Second)
 		return nil, err
 	}
+	st := upState(c, d, ds, gwAddr, pg, pgPassword, out)
+	if err := writeJSONFile(c.Path("stack.json"), st); err != nil {
+		_ = d.Ref.Stop(90 * time.Second)
+		return nil, fmt.Errorf("write stack.json: %w", err)
+	}
+	return st, nil
+}
+
+// upAgain is Up where stack.json names an earlier stack. One still running
+// is refreshed and revived (running, with revive's ErrAlreadyUp); a dead
+// one's leftovers are cleaned up so that Up starts afresh.
+func upAgain(ctx context.Context, c *Config, out io.Writer, o UpOptions) (st *StackState, running bool, err error) {
+	st, err = ReadStackState(c)
+	if err != nil {
+		return nil, false, nil // no earlier stack
+	}
+	if st.Daemon != nil && st.Daemon.Alive() {
+		if err := refresh(ctx, c, st, out, o); err != nil {
+			return st, true, err
+		}
+		return st, true, revive(ctx, c, st, out, o.Wait)
+	}
+	fmt.Fprintln(out, "stack.json names a stack that no longer runs: cleaning it up first")
+	if err := Down(ctx, c, out); err != nil {
+		return nil, false, fmt.Errorf("clean up the previous stack: %w", err)
+	}
+	return nil, false, nil
+}
+
+// checkPortsFree fails, naming the setting to change, when a port the stack
+// needs is taken: better now than a service failing inside the daemon. It
+// returns the gateway's address.
+func checkPortsFree(c *Config) (gwAddr string, err error) {
+	gwAddr, _ = c.GatewayAddr()
+	ports := map[string]string{"gateway (OPENFAAS_URL)": gwAddr, "MinIO (MINIO_ADDRESS)": c.MinIOAddress,
+		"MinIO console (MINIO_CONSOLE_ADDRESS)": c.MinIOConsoleAddress, "PostgreSQL (POSTGRES_PORT)": "127.0.0.1:" + strconv.Itoa(c.PostgresPort)}
+	if StandinAvailable(c) {
+		ports["Socrata stand-in (SOCRATA_ADDRESS)"] = c.SocrataAddress
+	}
+	for _, what := range sortedKeys(ports) {
+		if !PortFree(ports[what]) {
+			return "", fmt.Errorf("%s: %s is already in use by another program: stop it or change the port in .env", what, ports[what])
+		}
+	}
+	return gwAddr, nil
+}
+
+// prepareServices readies on disk what the daemon's services start from,
+// so the daemon only starts processes: the .dev folders, PostgreSQL's
+// cluster and the secrets (preparePostgres), MinIO's folders and the
+// Socrata stand-in's binary when its data is there.
+func prepareServices(ctx context.Context, c *Config, out io.Writer) (*Postgres, string, error) {
+	for _, d := range []string{c.Dev, c.Path("logs"), c.Path("functions"), c.Path("bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, "", err
+		}
+	}
+	pg, pgPassword, err := preparePostgres(ctx, c, out)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := PrepareMinIO(c); err != nil {
+		return nil, "", err
+	}
+	if StandinAvailable(c) {
+		if err := BuildStandin(ctx, c); err != nil {
+			return nil, "", err
+		}
+	} else {
+		fmt.Fprintf(out, "socrata stand-in: not started: %s does not exist yet, so download cannot fetch data\n", StandinSource(c))
+	}
+	return pg, pgPassword, nil
+}
+
+// preparePostgres writes the secrets (DATABASE_URL needs the cluster's
+// password), creates PostgreSQL's cluster on the first Up and makes its
+// folders, so the daemon only starts the server.
+func preparePostgres(ctx context.Context, c *Config, out io.Writer) (*Postgres, string, error) {
+	pg, err := NewPostgres(c.Path("pg"), c.Path("logs", "postgres.log"), c.PostgresPort)
+	if err != nil {
+		return nil, "", err
+	}
+	pgPassword, err := postgresPassword(c, pg)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := WriteSecrets(c.Path("secrets"), SecretValues(c, pg.URL(pgPassword, pg.Database))); err != nil {
+		return nil, "", err
+	}
+	if !pg.Initialized() {
+		fmt.Fprintf(out, "postgres: creating the cluster in %s (as user %s)\n", pg.DataDir(), orSelf(pg.RunAs))
+		if err := pg.Init(ctx, pgPassword); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := pg.Prepare(); err != nil {
+		return nil, "", err
+	}
+	return pg, pgPassword, nil
+}
+
+// upState is stack.json for the daemon d now ready (ds), and it tells out
+// where each service serves. The database URL is redacted: the secret holds it.
+func upState(c *Config, d *Detached, ds *DaemonState, gwAddr string, pg *Postgres, pgPassword string, out io.Writer) *StackState {
 	st := &StackState{
 		Started: time.Now().UTC(), Root: c.Root,
 		Gateway: Service{ProcRef: d.Ref, Addr: gwAddr, URL: c.GatewayURL, Log: c.Path("logs", "devstack.log")},
@@ -206,11 +262,7 @@ func Up(ctx context.Context, c *Config, o UpOptions) (*StackState, error) {
 		}
 	}
 	fmt.Fprintf(out, "functions: %s\n", ds.Runtime)
-	if err := writeJSONFile(c.Path("stack.json"), st); err != nil {
-		_ = d.Ref.Stop(90 * time.Second)
-		return nil, fmt.Errorf("write stack.json: %w", err)
-	}
-	return st, nil
+	return st
 }
 
 // refresh is Up on a running stack whose functions' code changed: the
