@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
 
 // An artifact without recipe_name (every artifact before v2) is the seed's.
@@ -41,13 +41,13 @@ func TestRawReader(t *testing.T) {
 	}
 	at := table.WallClock(2017, 11, 5, 13, 47, 0)
 	cols := []*table.Column{
-		table.NewTime(recipe.ColDate, []int64{at, at + 60}),
-		cat(recipe.ColIUCR, "0486", "0820"), cat(recipe.ColPrimaryType, "BATTERY", "THEFT"),
-		cat(recipe.ColDescription, "DOMESTIC BATTERY SIMPLE", ""), cat(recipe.ColLocation, "STREET", "RESIDENCE"),
-		cat(recipe.ColFBICode, "08B", "06"), cat(recipe.ColBeat, "0631", "1533"), cat(recipe.ColDistrict, "006", "015"),
-		cat(recipe.ColWard, "8", ""), cat(recipe.ColCommunityArea, "44", "25"),
-		table.NewBool(recipe.ColDomestic, []int8{1, 0}),
-		table.NewNumeric(recipe.ColX, []float64{1180398, 1138000}), table.NewNumeric(recipe.ColY, []float64{1874151, 1900000}),
+		table.NewTime(crime.ColDate, []int64{at, at + 60}),
+		cat(crime.ColIUCR, "0486", "0820"), cat(crime.ColPrimaryType, "BATTERY", "THEFT"),
+		cat(crime.ColDescription, "DOMESTIC BATTERY SIMPLE", ""), cat(crime.ColLocationDescription, "STREET", "RESIDENCE"),
+		cat(crime.ColFBICode, "08B", "06"), cat(crime.ColBeat, "0631", "1533"), cat(crime.ColDistrict, "006", "015"),
+		cat(crime.ColWard, "8", ""), cat(crime.ColCommunityArea, "44", "25"),
+		table.NewBool(crime.ColDomestic, []int8{1, 0}),
+		table.NewNumeric(crime.ColX, []float64{1180398, 1138000}), table.NewNumeric(crime.ColY, []float64{1874151, 1900000}),
 	}
 	tb, err := table.New(cols...)
 	if err != nil {
@@ -71,12 +71,12 @@ func TestRawReader(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { rd.Read(0, &r) }); n != 0 {
 		t.Errorf("Read allocates %v times", n)
 	}
-	tb.Drop(recipe.ColDescription) // the seed's split drops it: optional
+	tb.Drop(crime.ColDescription) // the seed's split drops it: optional
 	if _, err := NewRawReader(tb); err != nil {
 		t.Error(err)
 	}
-	tb.Drop(recipe.ColBeat)
-	if _, err := NewRawReader(tb); err == nil || !strings.Contains(err.Error(), recipe.ColBeat) {
+	tb.Drop(crime.ColBeat)
+	if _, err := NewRawReader(tb); err == nil || !strings.Contains(err.Error(), crime.ColBeat) {
 		t.Errorf("no beat column: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
 
 // RawReader reads the raw crime of each row of an enriched (or raw) crime
@@ -24,33 +23,33 @@ type RawReader struct {
 func NewRawReader(t *table.Table) (*RawReader, error) {
 	rd := &RawReader{}
 	var err error
-	if rd.date, err = t.Lookup(recipe.ColDate, table.Time); err != nil {
+	if rd.date, err = t.Lookup(crime.ColDate, table.Time); err != nil {
 		return nil, err
 	}
 	for _, c := range []struct {
 		name string
 		dst  **table.Column
 	}{
-		{recipe.ColIUCR, &rd.iucr}, {recipe.ColPrimaryType, &rd.ptype}, {recipe.ColLocation, &rd.loc},
-		{recipe.ColFBICode, &rd.fbi}, {recipe.ColBeat, &rd.beat}, {recipe.ColDistrict, &rd.district},
-		{recipe.ColWard, &rd.ward}, {recipe.ColCommunityArea, &rd.area},
+		{crime.ColIUCR, &rd.iucr}, {crime.ColPrimaryType, &rd.ptype}, {crime.ColLocationDescription, &rd.loc},
+		{crime.ColFBICode, &rd.fbi}, {crime.ColBeat, &rd.beat}, {crime.ColDistrict, &rd.district},
+		{crime.ColWard, &rd.ward}, {crime.ColCommunityArea, &rd.area},
 	} {
 		if *c.dst, err = t.Lookup(c.name, table.Categorical); err != nil {
 			return nil, err
 		}
 	}
-	if c := t.Col(recipe.ColDescription); c != nil {
-		if rd.desc, err = t.Lookup(recipe.ColDescription, table.Categorical); err != nil {
+	if c := t.Col(crime.ColDescription); c != nil {
+		if rd.desc, err = t.Lookup(crime.ColDescription, table.Categorical); err != nil {
 			return nil, err
 		}
 	}
-	if rd.domestic, err = t.Lookup(recipe.ColDomestic, table.Bool); err != nil {
+	if rd.domestic, err = t.Lookup(crime.ColDomestic, table.Bool); err != nil {
 		return nil, err
 	}
-	if rd.x, err = t.Lookup(recipe.ColX, table.Numeric); err != nil {
+	if rd.x, err = t.Lookup(crime.ColX, table.Numeric); err != nil {
 		return nil, err
 	}
-	if rd.y, err = t.Lookup(recipe.ColY, table.Numeric); err != nil {
+	if rd.y, err = t.Lookup(crime.ColY, table.Numeric); err != nil {
 		return nil, err
 	}
 	if c := t.Col(crime.ColLatitude); c != nil && c.Kind == table.Numeric {

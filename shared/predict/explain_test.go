@@ -16,6 +16,7 @@ import (
 	handler "github.com/openfaas/templates-sdk/go-http"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/gbt"
 	"github.com/arrestcast/arrestcast/shared/ml/linear"
@@ -110,7 +111,7 @@ func buildKinds(dir string) (map[string]string, error) {
 		return nil, err
 	}
 	// v2 validates and calibrates on the newest month, as train does.
-	dates, err := records.Lookup(recipe.ColDate, table.Time)
+	dates, err := records.Lookup(crime.ColDate, table.Time)
 	if err != nil {
 		return nil, err
 	}

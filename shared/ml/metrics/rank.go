@@ -5,6 +5,8 @@ import (
 	"iter"
 	"math"
 
+	"github.com/arrestcast/arrestcast/shared/ml/internal/radix"
+
 	"github.com/arrestcast/arrestcast/shared/ml/internal/pairwise"
 )
 
@@ -76,47 +78,19 @@ func decodeKey(k uint64) float64 {
 }
 
 // sortDesc returns the score keys sorted ascending (scores descending) with
-// their labels, and a spare buffer of len(s) keys, by an LSD radix sort on
-// 8-bit digits that skips the digits all keys share (for probabilities, the
-// top bits of the exponent). Stable and deterministic; ties are grouped
-// afterwards anyway. One allocation for keys, one for labels.
+// their labels, and a spare buffer of len(s) keys (shared/ml/internal/radix:
+// stable and deterministic; ties are grouped afterwards anyway). One
+// allocation for keys, one for labels.
 func sortDesc(y []uint8, s []float64) (keys []uint64, labs []uint8, spare []uint64) {
 	n := len(s)
 	kbuf := make([]uint64, 2*n)
 	lbuf := make([]uint8, 2*n)
-	a, b := kbuf[:n:n], kbuf[n:]
-	la, lb := lbuf[:n:n], lbuf[n:]
-	var hist [8][256]int
+	a, la := kbuf[:n:n], lbuf[:n:n]
 	for i, v := range s {
-		k := encodeKey(v)
-		a[i] = k
-		la[i] = y[i]
-		for d := range 8 {
-			hist[d][byte(k>>(8*d))]++
-		}
+		a[i], la[i] = encodeKey(v), y[i]
 	}
-	for d := range 8 {
-		h := &hist[d]
-		if n == 0 || h[byte(a[0]>>(8*d))] == n {
-			continue // every key has this digit
-		}
-		off := 0
-		for i, c := range h {
-			h[i] = off
-			off += c
-		}
-		shift := uint(8 * d)
-		for i, k := range a {
-			dig := byte(k >> shift)
-			p := h[dig]
-			h[dig] = p + 1
-			b[p] = k
-			lb[p] = la[i]
-		}
-		a, b = b, a
-		la, lb = lb, la
-	}
-	return a, la, b
+	keys, labs, spare, _ = radix.Sort(a, la, kbuf[n:], lbuf[n:])
+	return keys, labs, spare
 }
 
 // point is one point of a curve: sklearn's threshold and the two coordinates.

@@ -1,6 +1,10 @@
 package mi
 
-import "math"
+import (
+	"math"
+
+	"github.com/arrestcast/arrestcast/shared/ml/internal/radix"
+)
 
 // scratch is one worker's reusable buffers for continuousMI.
 type scratch struct {
@@ -26,7 +30,7 @@ func (s *scratch) continuousMI(x []float64, l *labels, K int, psi []float64) flo
 	n := 0
 	for i, c := range l.y {
 		if l.counts[c] > 1 {
-			s.keys[n], s.lab[n] = sortableKey(x[i]), c
+			s.keys[n], s.lab[n] = radix.Ascending(x[i]), c
 			n++
 		}
 	}
@@ -34,10 +38,10 @@ func (s *scratch) continuousMI(x []float64, l *labels, K int, psi []float64) flo
 		return 0
 	}
 	keys, lab := s.keys[:n], s.lab[:n]
-	radixSort(keys, lab, s.tmpKeys[:n], s.tmpLab[:n])
+	radix.SortInPlace(keys, lab, s.tmpKeys[:n], s.tmpLab[:n])
 	sorted := s.sorted[:n]
 	for i, k := range keys {
-		sorted[i] = fromSortableKey(k)
+		sorted[i] = radix.FromAscending(k)
 	}
 	// Group by class with a counting pass: each class's values stay ascending
 	// and remember where they sit in sorted.
@@ -76,60 +80,6 @@ func (s *scratch) continuousMI(x []float64, l *labels, K int, psi []float64) flo
 	N := float64(n)
 	mi := psi[n] + sumK/N - sumN/N - sumM/N
 	return max(0, mi)
-}
-
-// sortableKey maps a float64 to a uint64 with the same order (-0 just before +0).
-func sortableKey(v float64) uint64 {
-	b := math.Float64bits(v)
-	if b>>63 != 0 {
-		return ^b
-	}
-	return b | 1<<63
-}
-
-func fromSortableKey(k uint64) float64 {
-	if k>>63 != 0 {
-		return math.Float64frombits(k &^ (1 << 63))
-	}
-	return math.Float64frombits(^k)
-}
-
-// radixSort sorts keys ascending (LSD, one byte per pass, skipping bytes all
-// keys share) and moves lab along; tmpKeys and tmpLab are scratch.
-func radixSort(keys []uint64, lab []uint8, tmpKeys []uint64, tmpLab []uint8) {
-	if len(keys) < 2 {
-		return
-	}
-	var count [8][256]int
-	for _, k := range keys {
-		for b := range 8 {
-			count[b][byte(k>>(8*b))]++
-		}
-	}
-	src, dst := keys, tmpKeys
-	sl, dl := lab, tmpLab
-	for b := range 8 {
-		c := &count[b]
-		shift := 8 * b
-		if c[byte(src[0]>>shift)] == len(src) {
-			continue
-		}
-		sum := 0
-		for i, v := range c {
-			c[i], sum = sum, sum+v
-		}
-		for i, k := range src {
-			d := byte(k >> shift)
-			p := c[d]
-			dst[p], dl[p] = k, sl[i]
-			c[d] = p + 1
-		}
-		src, dst, sl, dl = dst, src, dl, sl
-	}
-	if &src[0] != &keys[0] {
-		copy(keys, src)
-		copy(lab, sl)
-	}
 }
 
 // kthDistance is the distance from a[p] to its k-th nearest other value in

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/arrestcast/arrestcast/shared/ml/internal/radix"
+
 	"github.com/arrestcast/arrestcast/internal/repo"
 
 	"github.com/arrestcast/arrestcast/shared/ml/nprand"
@@ -404,12 +406,12 @@ func TestRadixSort(t *testing.T) {
 		keys := make([]uint64, n)
 		lab := make([]uint8, n)
 		for i, v := range vals {
-			keys[i], lab[i] = sortableKey(v), uint8(i%7)
+			keys[i], lab[i] = radix.Ascending(v), uint8(i%7)
 		}
-		radixSort(keys, lab, make([]uint64, n), make([]uint8, n))
+		radix.SortInPlace(keys, lab, make([]uint64, n), make([]uint8, n))
 		got := make([]float64, n)
 		for i, k := range keys {
-			got[i] = fromSortableKey(k)
+			got[i] = radix.FromAscending(k)
 			if i > 0 && got[i] < got[i-1] {
 				t.Fatalf("n=%d: not sorted at %d: %v then %v", n, i, got[i-1], got[i])
 			}

@@ -81,8 +81,8 @@ var (
 
 // The fields the model's enrichment derives, read from each recipe.Record.
 var (
-	derivedCategorical = []string{recipe.ColStationDistrict, recipe.ColStationName, recipe.ColDayTime, recipe.ColSeason}
-	derivedNumeric     = []string{recipe.ColDistance, recipe.ColDayOfWeek}
+	derivedCategorical = []string{crime.ColStationDistrict, crime.ColStationName, crime.ColDayTime, crime.ColSeason}
+	derivedNumeric     = []string{crime.ColDistance, crime.ColDayOfWeek}
 )
 
 // Sample is the profiled values of a set of records, column by column.
@@ -170,13 +170,13 @@ func (s *Sample) Add(r *recipe.Record, x []float64, p float64) {
 	for _, name := range derivedCategorical {
 		v := ""
 		switch name {
-		case recipe.ColStationDistrict:
+		case crime.ColStationDistrict:
 			v = r.StationDistrict
-		case recipe.ColStationName:
+		case crime.ColStationName:
 			v = r.StationName
-		case recipe.ColDayTime:
+		case crime.ColDayTime:
 			v = r.DayTime
-		case recipe.ColSeason:
+		case crime.ColSeason:
 			v = r.Season
 		}
 		if v == recipe.Unknown {
@@ -188,8 +188,8 @@ func (s *Sample) Add(r *recipe.Record, x []float64, p float64) {
 	if r.DayOfWeek >= 0 {
 		dow = float64(r.DayOfWeek)
 	}
-	s.num[recipe.ColDistance] = append(s.num[recipe.ColDistance], r.Distance)
-	s.num[recipe.ColDayOfWeek] = append(s.num[recipe.ColDayOfWeek], dow)
+	s.num[crime.ColDistance] = append(s.num[crime.ColDistance], r.Distance)
+	s.num[crime.ColDayOfWeek] = append(s.num[crime.ColDayOfWeek], dow)
 	if s.inputs == nil {
 		s.inputs = make([][]float64, len(s.Features))
 	}
@@ -234,13 +234,13 @@ func (s *Sample) fields() []Field {
 		out = append(out, Field{Name: n, Kind: Numeric, Input: Raw})
 	}
 	for _, n := range derivedCategorical {
-		out = append(out, Field{Name: n, Kind: Categorical, Input: Model, Calendar: n == recipe.ColSeason})
+		out = append(out, Field{Name: n, Kind: Categorical, Input: Model, Calendar: n == crime.ColSeason})
 	}
 	for _, n := range derivedNumeric {
 		out = append(out, Field{Name: n, Kind: Numeric, Input: Model})
 	}
 	for _, f := range s.Features {
-		out = append(out, Field{Name: f, Kind: Numeric, Input: Model, Calendar: strings.HasPrefix(f, recipe.ColSeason+"_")})
+		out = append(out, Field{Name: f, Kind: Numeric, Input: Model, Calendar: strings.HasPrefix(f, crime.ColSeason+"_")})
 	}
 	return out
 }

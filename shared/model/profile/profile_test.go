@@ -78,7 +78,7 @@ func TestFitAndCompare(t *testing.T) {
 	if f := byName["f"]; f.Input != Model || f.Num == nil || len(f.Num.Edges) != 4 {
 		t.Errorf("model input f: %+v", f)
 	}
-	if !byName[recipe.ColSeason].Calendar || byName[recipe.ColDayTime].Calendar {
+	if !byName[crime.ColSeason].Calendar || byName[crime.ColDayTime].Calendar {
 		t.Error("only the season is a calendar field")
 	}
 	// The profile survives JSON (it is stored as such).
@@ -92,7 +92,7 @@ func TestFitAndCompare(t *testing.T) {
 	}
 	// The same records compare equal; a month without x has x all missing.
 	for _, c := range back.Compare(sample(t, records(t, 600, true), "Summer"), 1.5, 0.01) {
-		if c.Name != recipe.ColSeason && c.PSI > 1e-12 {
+		if c.Name != crime.ColSeason && c.PSI > 1e-12 {
 			t.Errorf("%s: PSI %v on the same data", c.Name, c.PSI)
 		}
 	}

@@ -4,21 +4,22 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/prep"
 )
 
 // FreqColumns are frequency-encoded (share of train rows), as the seed does.
 var FreqColumns = []string{
-	ColIUCR, ColPrimaryType, ColLocation, ColFBICode, ColDistrict,
-	ColStationDistrict, ColStationName, ColBeat, ColWard, ColCommunityArea,
+	crime.ColIUCR, crime.ColPrimaryType, crime.ColLocationDescription, crime.ColFBICode, crime.ColDistrict,
+	crime.ColStationDistrict, crime.ColStationName, crime.ColBeat, crime.ColWard, crime.ColCommunityArea,
 }
 
 // FreqName is the encoded column of a frequency-encoded column.
 func FreqName(col string) string { return col + "_freq" }
 
 // ScaledColumns are standardised by the scale step.
-var ScaledColumns = []string{ColX, ColY, ColDistance}
+var ScaledColumns = []string{crime.ColX, crime.ColY, crime.ColDistance}
 
 // Encoder turns a Record into numbers: x, y, log1p(distance), sin of the day
 // of week (Sun = 1 … Sat = 7), one-hot season and day time (first category
@@ -40,10 +41,10 @@ func FitEncoder(train *table.Table) (*Encoder, error) {
 		}
 		return prep.FitOneHotCodes(col, c.Codes, c.Dict)
 	}
-	if e.Season, err = fitOne(ColSeason); err != nil {
+	if e.Season, err = fitOne(crime.ColSeason); err != nil {
 		return nil, fmt.Errorf("fit season one-hot: %w", err)
 	}
-	if e.DayTime, err = fitOne(ColDayTime); err != nil {
+	if e.DayTime, err = fitOne(crime.ColDayTime); err != nil {
 		return nil, fmt.Errorf("fit day_time one-hot: %w", err)
 	}
 	for _, col := range FreqColumns {
@@ -62,7 +63,7 @@ func FitEncoder(train *table.Table) (*Encoder, error) {
 
 // Names lists the encoded columns in Row's order.
 func (e *Encoder) Names() []string {
-	names := []string{ColX, ColY, ColDistance, ColDayOfWeekSin}
+	names := []string{crime.ColX, crime.ColY, crime.ColDistance, ColDayOfWeekSin}
 	names = append(names, e.Season.Names()...)
 	names = append(names, e.DayTime.Names()...)
 	names = append(names, ColIsDomestic)
@@ -121,7 +122,7 @@ func LabelledSchema(names []string) []*table.Column {
 	for _, name := range names {
 		cols = append(cols, table.NewNumeric(name, nil))
 	}
-	return append(cols, table.NewBool(ColArrest, nil))
+	return append(cols, table.NewBool(crime.ColArrest, nil))
 }
 
 // Filler returns what encodes rows [lo, lo+g.Len()) of an enriched (and
@@ -177,28 +178,28 @@ func (e *Encoder) Table(t *table.Table) (*table.Table, error) {
 
 // Labels reads the arrest column (bool, or numeric 0/1) as labels.
 func Labels(t *table.Table) ([]uint8, error) {
-	c := t.Col(ColArrest)
+	c := t.Col(crime.ColArrest)
 	if c == nil {
-		return nil, fmt.Errorf("no %s column", ColArrest)
+		return nil, fmt.Errorf("no %s column", crime.ColArrest)
 	}
 	y := make([]uint8, t.Len())
 	switch c.Kind {
 	case table.Bool:
 		for i, v := range c.Bools {
 			if v < 0 {
-				return nil, fmt.Errorf("row %d: %s is missing", i, ColArrest)
+				return nil, fmt.Errorf("row %d: %s is missing", i, crime.ColArrest)
 			}
 			y[i] = uint8(v)
 		}
 	case table.Numeric:
 		for i, v := range c.Nums {
 			if v != 0 && v != 1 {
-				return nil, fmt.Errorf("row %d: %s is %v, want 0 or 1", i, ColArrest, v)
+				return nil, fmt.Errorf("row %d: %s is %v, want 0 or 1", i, crime.ColArrest, v)
 			}
 			y[i] = uint8(v)
 		}
 	default:
-		return nil, fmt.Errorf("%s is %v, want bool or 0/1", ColArrest, c.Kind)
+		return nil, fmt.Errorf("%s is %v, want bool or 0/1", crime.ColArrest, c.Kind)
 	}
 	return y, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 )
 
@@ -19,8 +20,8 @@ type Reader struct {
 }
 
 var recordCategories = []string{
-	ColIUCR, ColPrimaryType, ColLocation, ColFBICode, ColBeat, ColDistrict, ColWard,
-	ColCommunityArea, ColStationDistrict, ColStationName, ColSeason, ColDayTime,
+	crime.ColIUCR, crime.ColPrimaryType, crime.ColLocationDescription, crime.ColFBICode, crime.ColBeat, crime.ColDistrict, crime.ColWard,
+	crime.ColCommunityArea, crime.ColStationDistrict, crime.ColStationName, crime.ColSeason, crime.ColDayTime,
 }
 
 // NewReader checks the table's columns and returns a Reader over it.
@@ -37,17 +38,17 @@ func NewReader(t *table.Table) (*Reader, error) {
 	for _, p := range []struct {
 		name string
 		dst  **table.Column
-	}{{ColX, &rd.x}, {ColY, &rd.y}, {ColDistance, &rd.dist}} {
+	}{{crime.ColX, &rd.x}, {crime.ColY, &rd.y}, {crime.ColDistance, &rd.dist}} {
 		if *p.dst, err = t.Lookup(p.name, table.Numeric); err != nil {
 			return nil, err
 		}
 	}
-	if rd.dom, err = t.Lookup(ColDomestic, table.Bool); err != nil {
+	if rd.dom, err = t.Lookup(crime.ColDomestic, table.Bool); err != nil {
 		return nil, err
 	}
-	rd.dow = t.Col(ColDayOfWeek)
+	rd.dow = t.Col(crime.ColDayOfWeek)
 	if rd.dow == nil || (rd.dow.Kind != table.Numeric && rd.dow.Kind != table.Categorical) {
-		return nil, fmt.Errorf("column %s: want numeric 0-6", ColDayOfWeek)
+		return nil, fmt.Errorf("column %s: want numeric 0-6", crime.ColDayOfWeek)
 	}
 	return rd, nil
 }

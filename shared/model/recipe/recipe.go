@@ -10,36 +10,18 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/ml/prep"
 )
 
 // Unknown replaces a missing category (the seed's fill).
 const Unknown = "UNKNOWN"
 
-// Column names of the enriched table (the seed's).
+// Column names the preprocessing adds to the enriched table's (which are
+// crime's: crime.ColIUCR, crime.ColDistance, …).
 const (
-	ColDate            = "date"
-	ColIUCR            = "iucr"
-	ColPrimaryType     = "primary_type"
-	ColDescription     = "description"
-	ColLocation        = "location_description"
-	ColArrest          = "arrest"
-	ColDomestic        = "domestic"
-	ColBeat            = "beat"
-	ColDistrict        = "district"
-	ColWard            = "ward"
-	ColCommunityArea   = "community_area"
-	ColFBICode         = "fbi_code"
-	ColX               = "x_coordinate"
-	ColY               = "y_coordinate"
-	ColStationDistrict = "nearest_police_station_district"
-	ColStationName     = "nearest_police_station_district_name"
-	ColDistance        = "distance_crime_to_police_station"
-	ColSeason          = "season"
-	ColDayOfWeek       = "day_of_week"
-	ColDayTime         = "day_time"
-	ColDayOfWeekSin    = "day_of_week_sin"
-	ColIsDomestic      = "is_domestic" // domestic as 0/1 (numeric, unlike the bool domestic)
+	ColDayOfWeekSin = "day_of_week_sin"
+	ColIsDomestic   = "is_domestic" // domestic as 0/1 (numeric, unlike the bool domestic)
 )
 
 // Record is one enriched crime as the preprocessing sees it. An empty string
@@ -57,29 +39,29 @@ type Record struct {
 // category returns a pointer to the Record field of a categorical column.
 func (r *Record) category(col string) *string {
 	switch col {
-	case ColIUCR:
+	case crime.ColIUCR:
 		return &r.IUCR
-	case ColPrimaryType:
+	case crime.ColPrimaryType:
 		return &r.PrimaryType
-	case ColLocation:
+	case crime.ColLocationDescription:
 		return &r.Location
-	case ColFBICode:
+	case crime.ColFBICode:
 		return &r.FBICode
-	case ColBeat:
+	case crime.ColBeat:
 		return &r.Beat
-	case ColDistrict:
+	case crime.ColDistrict:
 		return &r.District
-	case ColWard:
+	case crime.ColWard:
 		return &r.Ward
-	case ColCommunityArea:
+	case crime.ColCommunityArea:
 		return &r.CommunityArea
-	case ColStationDistrict:
+	case crime.ColStationDistrict:
 		return &r.StationDistrict
-	case ColStationName:
+	case crime.ColStationName:
 		return &r.StationName
-	case ColSeason:
+	case crime.ColSeason:
 		return &r.Season
-	case ColDayTime:
+	case crime.ColDayTime:
 		return &r.DayTime
 	}
 	return nil
@@ -149,10 +131,10 @@ type Fill struct {
 }
 
 // FillUnknown are the columns the seed fills with "UNKNOWN".
-var FillUnknown = []string{ColLocation, ColPrimaryType, ColFBICode, ColStationName}
+var FillUnknown = []string{crime.ColLocationDescription, crime.ColPrimaryType, crime.ColFBICode, crime.ColStationName}
 
 // FillMedian are the code columns the seed fills with their median.
-var FillMedian = []string{ColBeat, ColWard, ColCommunityArea}
+var FillMedian = []string{crime.ColBeat, crime.ColWard, crime.ColCommunityArea}
 
 // Value returns the fill of a column ("" when the column is not filled).
 func (f *Fill) Value(col string) string {

@@ -13,7 +13,6 @@ import (
 	"github.com/arrestcast/arrestcast/shared/data/enrich"
 	"github.com/arrestcast/arrestcast/shared/data/geo"
 	"github.com/arrestcast/arrestcast/shared/data/table"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
 
 var (
@@ -81,7 +80,7 @@ func enriched2017(t testing.TB) (*table.Table, []geo.Station) {
 // in [a, b), rows from b on.
 func byDate(t testing.TB, tb *table.Table, a, b int64) (before, between, after *table.Table) {
 	t.Helper()
-	c, err := tb.Lookup(recipe.ColDate, table.Time)
+	c, err := tb.Lookup(crime.ColDate, table.Time)
 	if err != nil {
 		t.Fatal(err)
 	}

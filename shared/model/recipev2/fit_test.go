@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/calibrate"
 	"github.com/arrestcast/arrestcast/shared/model"
@@ -114,7 +115,7 @@ func TestFitOptions(t *testing.T) {
 		t.Error("unknown field accepted")
 	}
 	noDesc := valid.Clone()
-	noDesc.Drop(recipe.ColDescription)
+	noDesc.Drop(crime.ColDescription)
 	if _, err := recipev2.Fit(ctx, train, noDesc, quickOptions()); err == nil {
 		t.Error("a table without description accepted")
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
 )
@@ -41,10 +42,10 @@ func NewReader(t *table.Table) (*Reader, error) {
 		return nil, fmt.Errorf("recipe v2: %w", err)
 	}
 	rd := &Reader{seed: seed}
-	if rd.desc, err = t.Lookup(recipe.ColDescription, table.Categorical); err != nil {
+	if rd.desc, err = t.Lookup(crime.ColDescription, table.Categorical); err != nil {
 		return nil, fmt.Errorf("recipe v2: %w", err)
 	}
-	if rd.date, err = t.Lookup(recipe.ColDate, table.Time); err != nil {
+	if rd.date, err = t.Lookup(crime.ColDate, table.Time); err != nil {
 		return nil, fmt.Errorf("recipe v2: %w", err)
 	}
 	return rd, nil
@@ -59,22 +60,22 @@ func (rd *Reader) Read(i int, r *Record) {
 
 // Fields a target encoding can key on (alone or crossed).
 const (
-	FieldIUCR            = recipe.ColIUCR
-	FieldPrimaryType     = recipe.ColPrimaryType
-	FieldDescription     = recipe.ColDescription
-	FieldLocation        = recipe.ColLocation
-	FieldFBICode         = recipe.ColFBICode
-	FieldBeat            = recipe.ColBeat
-	FieldDistrict        = recipe.ColDistrict
-	FieldWard            = recipe.ColWard
-	FieldCommunityArea   = recipe.ColCommunityArea
-	FieldStationDistrict = recipe.ColStationDistrict
-	FieldSeason          = recipe.ColSeason
-	FieldDayTime         = recipe.ColDayTime
-	FieldDomestic        = recipe.ColDomestic
+	FieldIUCR            = crime.ColIUCR
+	FieldPrimaryType     = crime.ColPrimaryType
+	FieldDescription     = crime.ColDescription
+	FieldLocation        = crime.ColLocationDescription
+	FieldFBICode         = crime.ColFBICode
+	FieldBeat            = crime.ColBeat
+	FieldDistrict        = crime.ColDistrict
+	FieldWard            = crime.ColWard
+	FieldCommunityArea   = crime.ColCommunityArea
+	FieldStationDistrict = crime.ColStationDistrict
+	FieldSeason          = crime.ColSeason
+	FieldDayTime         = crime.ColDayTime
+	FieldDomestic        = crime.ColDomestic
 	FieldRoundHour       = "round_hour" // the report's minute is 0
 	FieldHour            = "hour"
-	FieldDayOfWeek       = recipe.ColDayOfWeek
+	FieldDayOfWeek       = crime.ColDayOfWeek
 	FieldXY              = "xy"               // the place: x and y rounded to the foot, as the portal gives it (moved within its block)
 	FieldRoundness       = "minute_roundness" // see Roundness
 )
@@ -205,10 +206,10 @@ func appendKey(b []byte, r *Record, fs []field) []byte {
 
 // Numeric features v2 takes as they are.
 const (
-	NumX         = recipe.ColX
-	NumY         = recipe.ColY
-	NumDistance  = recipe.ColDistance
-	NumDayOfWeek = recipe.ColDayOfWeek // 0 = Monday
+	NumX         = crime.ColX
+	NumY         = crime.ColY
+	NumDistance  = crime.ColDistance
+	NumDayOfWeek = crime.ColDayOfWeek // 0 = Monday
 	NumHour      = "hour"
 	NumMinute    = "minute"
 	NumRoundHour = "round_hour" // 1 when the report's minute is 0

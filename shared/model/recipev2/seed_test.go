@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/geo"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/gbt"
@@ -40,11 +41,11 @@ func seedOnSplit(t testing.TB, train, test *table.Table, stations []geo.Station)
 			t.Fatal(err)
 		}
 	}
-	bounds, err := prep.FitOutlierBounds(train.Col(recipe.ColDistance).Nums, outliers.Sigma)
+	bounds, err := prep.FitOutlierBounds(train.Col(crime.ColDistance).Nums, outliers.Sigma)
 	if err != nil {
 		t.Fatal(err)
 	}
-	train = train.Select(bounds.KeepRows(train.Col(recipe.ColDistance).Nums, nil))
+	train = train.Select(bounds.KeepRows(train.Col(crime.ColDistance).Nums, nil))
 	enc, err := recipe.FitEncoder(train)
 	if err != nil {
 		t.Fatal(err)

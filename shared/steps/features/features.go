@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/ml/mi"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -25,8 +26,8 @@ const (
 
 // Correlated are the encoded columns the seed drops before selection.
 var Correlated = []string{
-	recipe.FreqName(recipe.ColBeat), recipe.FreqName(recipe.ColWard), recipe.FreqName(recipe.ColCommunityArea),
-	recipe.FreqName(recipe.ColStationName), recipe.FreqName(recipe.ColFBICode),
+	recipe.FreqName(crime.ColBeat), recipe.FreqName(crime.ColWard), recipe.FreqName(crime.ColCommunityArea),
+	recipe.FreqName(crime.ColStationName), recipe.FreqName(crime.ColFBICode),
 }
 
 // Step is the features step.
@@ -79,7 +80,7 @@ func Run(ctx context.Context, r *runner.Run) error {
 		return err
 	}
 	r.Count(int64(train.Len()+test.Len()), 0, 0)
-	keep := append(slices.Clone(rc.Features), recipe.ColArrest)
+	keep := append(slices.Clone(rc.Features), crime.ColArrest)
 	if train, err = train.Keep(keep...); err != nil {
 		return &runner.Permanent{Err: err}
 	}

@@ -7,9 +7,9 @@ import (
 	"context"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/prep"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/runner"
 	"github.com/arrestcast/arrestcast/shared/steps/internal/fit"
 )
@@ -30,7 +30,7 @@ func Run(ctx context.Context, r *runner.Run) error {
 	if err != nil {
 		return err
 	}
-	d, err := train.Lookup(recipe.ColDistance, table.Numeric)
+	d, err := train.Lookup(crime.ColDistance, table.Numeric)
 	if err != nil {
 		return &runner.Permanent{Err: err}
 	}
@@ -38,7 +38,7 @@ func Run(ctx context.Context, r *runner.Run) error {
 		return runner.Permanentf("fit outlier bounds: %w", err)
 	}
 	keep := func(t *table.Table) (*table.Table, error) {
-		c, err := t.Lookup(recipe.ColDistance, table.Numeric)
+		c, err := t.Lookup(crime.ColDistance, table.Numeric)
 		if err != nil {
 			return nil, &runner.Permanent{Err: err}
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
@@ -106,7 +107,7 @@ func (c Comparison) candidates(cands []*Candidate, chosen *Candidate) []registry
 // UnseenRows returns the rows dated on or after since, or every row when
 // they are too few (or of one class) to compare on.
 func UnseenRows(t *table.Table, y []uint8, since time.Time) ([]int, string) {
-	dates := t.Col(recipe.ColDate)
+	dates := t.Col(crime.ColDate)
 	if dates == nil || dates.Kind != table.Time {
 		return allRows(len(y)), fmt.Sprintf("all %d rows: no dates", len(y))
 	}

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/ml/gbt"
 	"github.com/arrestcast/arrestcast/shared/ml/metrics"
-	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/model/recipev2"
 	"github.com/arrestcast/arrestcast/shared/runner"
 )
@@ -65,7 +65,7 @@ func datedLabels(t *testing.T, n int, end time.Time) *table.Table {
 		dates[i] = table.WallSeconds(end.Add(time.Duration(i-n) * 30 * time.Minute))
 		arrest[i] = int8(i % 5 / 4)
 	}
-	tb, err := table.New(table.NewTime(recipe.ColDate, dates), table.NewBool(recipe.ColArrest, arrest))
+	tb, err := table.New(table.NewTime(crime.ColDate, dates), table.NewBool(crime.ColArrest, arrest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestSplitByDate(t *testing.T) {
 	if valid.Len() != 48*31 || train.Len() != 48*59 {
 		t.Fatalf("valid %d, train %d rows; want December's %d and the %d before", valid.Len(), train.Len(), 48*31, 48*59)
 	}
-	vd, td := valid.Col(recipe.ColDate).Times, train.Col(recipe.ColDate).Times
+	vd, td := valid.Col(crime.ColDate).Times, train.Col(crime.ColDate).Times
 	for i := 1; i < len(vd); i++ {
 		if vd[i] < vd[i-1] {
 			t.Fatal("validation rows out of their original order")
@@ -124,7 +124,7 @@ func TestSplitRecordsKeepsTheNewestRows(t *testing.T) {
 		}
 		arrest[i] = int8(i % 3 / 2)
 	}
-	tb, err := table.New(table.NewTime(recipe.ColDate, dates), table.NewBool(recipe.ColArrest, arrest))
+	tb, err := table.New(table.NewTime(crime.ColDate, dates), table.NewBool(crime.ColArrest, arrest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestSplitRecordsKeepsTheNewestRows(t *testing.T) {
 	if train.Len() != MaxV2TrainRows || valid.Len() != (month+k-1)/k {
 		t.Fatalf("train %d, valid %d rows", train.Len(), valid.Len())
 	}
-	oldestKept := slices.Min(train.Col(recipe.ColDate).Times)
+	oldestKept := slices.Min(train.Col(crime.ColDate).Times)
 	for i, d := range dates {
 		if d < december && d >= oldestKept && i >= 2*MaxV2ValidRows+10+MaxV2TrainRows {
 			t.Fatalf("row %d, dated %d, kept beyond the cap", i, d)
@@ -147,7 +147,7 @@ func TestSplitRecordsKeepsTheNewestRows(t *testing.T) {
 	if oldestKept != dates[2*MaxV2ValidRows+10+MaxV2TrainRows-1] {
 		t.Fatalf("oldest kept %d, want the %d-th newest older row's %d", oldestKept, MaxV2TrainRows, dates[2*MaxV2ValidRows+10+MaxV2TrainRows-1])
 	}
-	for _, d := range valid.Col(recipe.ColDate).Times {
+	for _, d := range valid.Col(crime.ColDate).Times {
 		if d < december {
 			t.Fatal("a validation row before the month")
 		}
@@ -173,7 +173,7 @@ func TestChooseOnNewestMonth(t *testing.T) {
 		t.Fatalf("compared on %d rows (%s), want December's %d", len(cmp.Rows), cmp.What, 48*31)
 	}
 	december := table.WallSeconds(time.Date(2017, 12, 1, 0, 0, 0, 0, time.UTC))
-	dates := records.Col(recipe.ColDate).Times
+	dates := records.Col(crime.ColDate).Times
 	oldGood, newGood := make([]float64, records.Len()), make([]float64, records.Len())
 	for i, y := range cmp.Y {
 		right, wrong := 0.2+0.6*float64(y), 0.8-0.6*float64(y)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
+	"github.com/arrestcast/arrestcast/shared/data/crime"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -82,7 +83,7 @@ func Matrix(t *table.Table) (names []string, X [][]float64, y []uint8, err error
 		return nil, nil, nil, err
 	}
 	for _, c := range t.Columns() {
-		if c.Name == recipe.ColArrest {
+		if c.Name == crime.ColArrest {
 			continue
 		}
 		if c.Kind != table.Numeric {
