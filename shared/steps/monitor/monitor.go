@@ -151,7 +151,9 @@ func trailing(ctx context.Context, reports *Reports, m chain.Month, crimes []run
 	}
 	got := map[string]MonthRows{}
 	for _, ref := range crimes {
-		if mm, ok := chain.MonthOfKey(ref.Key); ok && !mm.Before(from) && mm.Before(m) {
+		// Rows 0 is a month download handed on without reading it (it
+		// stored it earlier): unknown here, so the history tells.
+		if mm, ok := chain.MonthOfKey(ref.Key); ok && ref.Rows > 0 && !mm.Before(from) && mm.Before(m) {
 			got[mm.String()] = MonthRows{Month: mm.String(), Rows: ref.Rows, Source: "manifest"}
 		}
 	}
