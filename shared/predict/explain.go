@@ -61,46 +61,19 @@ func explainAnswer(m *Model, recs []Raw, array bool, k int) handler.Response {
 	if err := m.P.CanExplain(); err != nil {
 		return faas.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 	}
-	buf := make([]byte, 0, 256+len(recs)*(256+k*96))
-	if array {
-		buf = append(buf, `{"model_version":`...)
-		buf = strconv.AppendInt(buf, int64(m.Version), 10)
-		buf = append(buf, `,"predictions":[`...)
-	}
-	th := m.P.A.Threshold
+	buf := openAnswer(make([]byte, 0, 256+len(recs)*(256+k*96)), m, array)
 	for i := range recs {
 		e, err := m.P.Explain(&recs[i], k)
 		if err != nil && errors.Is(err, model.ErrCannotExplain) {
 			return faas.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 		}
 		if err != nil || math.IsNaN(e.Probability) {
-			idx := -1
-			if array {
-				idx = i
-			}
-			return inputError(&InputError{Index: idx, Field: "x_coordinate", Message: "cannot place this record"})
+			return cannotPlace(i, array)
 		}
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"arrest_probability":`...)
-		buf = strconv.AppendFloat(buf, e.Probability, 'g', 6, 64)
-		buf = append(buf, `,"arrest":`...)
-		buf = strconv.AppendBool(buf, e.Probability >= th)
-		if !array {
-			buf = append(buf, `,"threshold":`...)
-			buf = strconv.AppendFloat(buf, th, 'g', -1, 64)
-			buf = append(buf, `,"model_version":`...)
-			buf = strconv.AppendInt(buf, int64(m.Version), 10)
-		}
-		buf = appendExplanation(append(buf, `,"explanation":`...), e)
-		buf = append(buf, '}')
+		buf = appendPrediction(buf, m, i, e.Probability, array)
+		buf = append(appendExplanation(append(buf, `,"explanation":`...), e), '}')
 	}
-	if array {
-		buf = append(buf, "]}"...)
-	}
-	buf = append(buf, '\n')
-	return handler.Response{StatusCode: http.StatusOK, Body: buf, Header: http.Header{"Content-Type": {"application/json"}}}
+	return closeAnswer(buf, array)
 }
 
 // appendExplanation writes e as the Explanation schema of the OpenAPI document; numbers in full

@@ -146,42 +146,63 @@ func (s *Server) Handle(req handler.Request) (res handler.Response) {
 			return explainAnswer(m, recs, array, k)
 		}
 	}
-	buf := make([]byte, 0, 64+len(recs)*56)
+	buf := openAnswer(make([]byte, 0, 64+len(recs)*56), m, array)
+	for i := range recs {
+		p, err := m.P.PredictRaw(&recs[i])
+		if err != nil || math.IsNaN(p) {
+			return cannotPlace(i, array)
+		}
+		buf = append(appendPrediction(buf, m, i, p, array), '}')
+	}
+	return closeAnswer(buf, array)
+}
+
+// openAnswer begins the answer to a request: an array's envelope.
+func openAnswer(buf []byte, m *Model, array bool) []byte {
 	if array {
 		buf = append(buf, `{"model_version":`...)
 		buf = strconv.AppendInt(buf, int64(m.Version), 10)
 		buf = append(buf, `,"predictions":[`...)
 	}
-	th := m.P.A.Threshold
-	for i := range recs {
-		p, err := m.P.PredictRaw(&recs[i])
-		if err != nil || math.IsNaN(p) {
-			idx := -1
-			if array {
-				idx = i
-			}
-			return inputError(&InputError{Index: idx, Field: "x_coordinate", Message: "cannot place this record"})
-		}
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"arrest_probability":`...)
-		buf = strconv.AppendFloat(buf, p, 'g', 6, 64)
-		buf = append(buf, `,"arrest":`...)
-		buf = strconv.AppendBool(buf, p >= th)
-		if !array {
-			buf = append(buf, `,"threshold":`...)
-			buf = strconv.AppendFloat(buf, th, 'g', -1, 64)
-			buf = append(buf, `,"model_version":`...)
-			buf = strconv.AppendInt(buf, int64(m.Version), 10)
-		}
-		buf = append(buf, '}')
+	return buf
+}
+
+// appendPrediction writes record i's prediction p, its object left open
+// (explanations go on).
+func appendPrediction(buf []byte, m *Model, i int, p float64, array bool) []byte {
+	if i > 0 {
+		buf = append(buf, ',')
 	}
+	th := m.P.A.Threshold
+	buf = append(buf, `{"arrest_probability":`...)
+	buf = strconv.AppendFloat(buf, p, 'g', 6, 64)
+	buf = append(buf, `,"arrest":`...)
+	buf = strconv.AppendBool(buf, p >= th)
+	if !array {
+		buf = append(buf, `,"threshold":`...)
+		buf = strconv.AppendFloat(buf, th, 'g', -1, 64)
+		buf = append(buf, `,"model_version":`...)
+		buf = strconv.AppendInt(buf, int64(m.Version), 10)
+	}
+	return buf
+}
+
+// closeAnswer ends the answer and sends it.
+func closeAnswer(buf []byte, array bool) handler.Response {
 	if array {
 		buf = append(buf, "]}"...)
 	}
 	buf = append(buf, '\n')
 	return handler.Response{StatusCode: http.StatusOK, Body: buf, Header: http.Header{"Content-Type": {"application/json"}}}
+}
+
+// cannotPlace is the refusal of record i, which no enrichment can place.
+func cannotPlace(i int, array bool) handler.Response {
+	idx := -1
+	if array {
+		idx = i
+	}
+	return inputError(&InputError{Index: idx, Field: "x_coordinate", Message: "cannot place this record"})
 }
 
 func noModel() handler.Response {
