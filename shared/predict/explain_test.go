@@ -107,9 +107,6 @@ func buildKinds(dir string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := trees.SetCover(X); err != nil {
-		return nil, err
-	}
 	// v2 validates and calibrates on the newest month, as train does.
 	dates, err := records.Lookup(crime.ColDate, table.Time)
 	if err != nil {

@@ -45,7 +45,7 @@ type Model struct {
 	params           Params
 	bestIteration    int
 	validationLoss   []float64
-	cover            []float64  // per node, for explanations (shap.go); nil until SetCover
+	cover            []float64  // per node, for explanations (shap.go): Fit records it; nil in a model from before
 	shap             *shapState // derived from cover
 	// stoppedAtDeadline: the deadline of FitWith ended boosting (not kept in
 	// the model's JSON: it describes the fit, not the model).

@@ -399,15 +399,6 @@ func BenchmarkContributions(b *testing.B) {
 		}
 		b.ReportMetric(float64(m.NumNodes()), "nodes")
 	})
-	// SetCover's cost per training row and tree (train pays it once per fit).
-	b.Run("cover", func(b *testing.B) {
-		for b.Loop() {
-			if err := m.SetCover(X); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(X[0])*m.NumTrees()), "ns/row/tree")
-	})
 	b.Run("predict", func(b *testing.B) {
 		i, s := 0, 0.0
 		for b.Loop() {
