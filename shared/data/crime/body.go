@@ -23,11 +23,12 @@ import (
 // while the current one is read, so the upload is not held to one core's
 // formatting speed.
 //
-// The length is found by formatting the table once without keeping the
-// text, so the table must not change while the Body is in use.
+// The length is measured first (only numbers are formatted for it), so the
+// table must not change while the Body is in use.
 type Body struct {
 	ctx  context.Context
 	t    *table.Table
+	prep *prepared
 	size int64
 
 	blockRows int
@@ -51,27 +52,27 @@ type batch struct {
 // NewBody measures t's CSV and returns it as a Body; it fails as WriteCSV
 // would (a value that cannot be written, or ctx done).
 func NewBody(ctx context.Context, t *table.Table) (*Body, error) {
-	n, err := csvLength(ctx, t)
+	prep := prepare(t)
+	n, err := csvLength(ctx, t, prep)
 	if err != nil {
 		return nil, err
 	}
 	// Blocks of about 256 KiB, so a batch is a few of them.
 	perRow := float64(n) / float64(max(t.Len(), 1))
-	b := &Body{ctx: ctx, t: t, size: n, blockRows: max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))}
+	b := &Body{ctx: ctx, t: t, prep: prep, size: n, blockRows: max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))}
 	b.rewind()
 	return b, nil
 }
 
-// csvLength formats t without keeping the text, on up to GOMAXPROCS
-// goroutines over ranges of rows (nothing else runs before the upload starts).
-func csvLength(ctx context.Context, t *table.Table) (int64, error) {
-	header := newFormatter(t)
+// csvLength measures t's CSV on up to GOMAXPROCS goroutines over ranges of
+// rows (nothing else runs before the upload starts).
+func csvLength(ctx context.Context, t *table.Table, prep *prepared) (int64, error) {
+	header := newFormatter(t, prep)
 	header.end = 0
-	buf, err := header.fill(ctx, nil)
-	if err != io.EOF {
+	total, err := header.measure(ctx)
+	if err != nil {
 		return 0, err
 	}
-	total := int64(len(buf))
 	n := t.Len()
 	parts := min(runtime.GOMAXPROCS(0), 4, max(1, n/20_000))
 	sizes := make([]int64, parts)
@@ -79,21 +80,9 @@ func csvLength(ctx context.Context, t *table.Table) (int64, error) {
 	var wg sync.WaitGroup
 	for p := range parts {
 		wg.Go(func() {
-			f := newFormatter(t)
+			f := newFormatter(t, prep)
 			f.row, f.end = n*p/parts, n*(p+1)/parts
-			buf := make([]byte, 0, csvChunk)
-			for {
-				var err error
-				buf, err = f.fill(ctx, buf[:0])
-				sizes[p] += int64(len(buf))
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					errs[p] = err
-					return
-				}
-			}
+			sizes[p], errs[p] = f.measure(ctx)
 		})
 	}
 	wg.Wait()
@@ -111,7 +100,7 @@ func (b *Body) Size() int64 { return b.size }
 
 // rewind starts over: the header now, the first batch in the background.
 func (b *Body) rewind() {
-	header := newFormatter(b.t)
+	header := newFormatter(b.t, b.prep)
 	header.end = 0
 	b.buf, _ = header.fill(b.ctx, nil) // the header cannot fail
 	b.off, b.pos, b.k = 0, 0, 0
@@ -136,7 +125,7 @@ func (b *Body) start(lo int) *batch {
 	for i := range k {
 		from, hi := lo, min(lo+b.blockRows, n)
 		wg.Go(func() {
-			f := newFormatter(b.t)
+			f := newFormatter(b.t, b.prep)
 			f.row, f.end = from, hi
 			bt.bufs[i], bt.errs[i] = f.fillTo(b.ctx, bt.bufs[i], math.MaxInt)
 		})

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -132,5 +135,58 @@ func TestBodySizeOfABigTable(t *testing.T) {
 	got, err := io.ReadAll(b)
 	if err != nil || !bytes.Equal(got, want.Bytes()) {
 		t.Fatalf("body differs (%v)", err)
+	}
+}
+
+// TestBodyFormatsEveryKindAsFormatRow checks the prepared fields and the
+// measuring pass against the plain per-value formatting (FormatRow) on
+// values of every kind, missing ones, strings that need quotes and numbers
+// at the edges of the integer and short-decimal paths.
+func TestBodyFormatsEveryKindAsFormatRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	dict := []string{"", "plain", "a,b", `say "hi"`, "two\nlines", "cr\rhere", "ÁLVAREZ", strings.Repeat("x", 300)}
+	nums := []float64{0, math.Copysign(0, -1), 1, -1, 9, 10, -10, 1e15 - 1, 1e15, -1e15, 1e16, 0.1, -41.88, 1e-4, 1e-5,
+		math.NaN(), math.Inf(1), math.Inf(-1), 123456789.123456789, math.MaxFloat64, math.SmallestNonzeroFloat64}
+	const n = 70_000 // past the 20k rows a measuring part needs
+	codes, num, bools, times, strs := make([]int32, n), make([]float64, n), make([]int8, n), make([]int64, n), make([]string, n)
+	for i := range n {
+		codes[i] = int32(rng.IntN(len(dict)+1)) - 1 // -1: missing
+		if rng.IntN(3) == 0 {
+			num[i] = nums[rng.IntN(len(nums))]
+		} else {
+			num[i] = (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(20)-6))
+		}
+		bools[i] = int8(rng.IntN(3)) - 1
+		times[i] = table.WallClock(1990+rng.IntN(40), 1+rng.IntN(12), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60))
+		if rng.IntN(10) == 0 {
+			times[i] = table.NoTime
+		}
+		strs[i] = dict[rng.IntN(len(dict))]
+	}
+	tb, err := table.New(table.NewCategorical("cat,egory", codes, dict), table.NewNumeric("num", num),
+		table.NewBool("flag", bools), table.NewTime("when", times), table.NewText("text", strs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte(`"cat,egory",num,flag,when,text` + "\n")
+	for i := range n {
+		want = append(append(want, FormatRow(tb, i)...), '\n')
+	}
+	var got bytes.Buffer
+	if err := WriteCSV(context.Background(), &got, tb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("WriteCSV differs from FormatRow's lines")
+	}
+	b, err := NewBody(context.Background(), tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Size() != int64(len(want)) {
+		t.Fatalf("measured %d bytes, the lines are %d", b.Size(), len(want))
+	}
+	if err := iotest.TestReader(b, want); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // as 2006-01-02T15:04:05, booleans as true/false, missing values as empty
 // fields, strings quoted only when they must be.
 func WriteCSV(ctx context.Context, w io.Writer, t *table.Table) error {
-	f := newFormatter(t)
+	f := newFormatter(t, nil)
 	buf := make([]byte, 0, csvChunk)
 	for {
 		var err error
@@ -43,12 +43,58 @@ const csvChunk = 1 << 16
 type formatter struct {
 	t    *table.Table
 	cols []*table.Column
+	prep *prepared
 	row  int // next row to format; -1: the header
 	end  int // rows [.., end) are formatted
 }
 
-func newFormatter(t *table.Table) *formatter {
-	return &formatter{t: t, cols: t.Columns(), row: -1, end: t.Len()}
+// newFormatter formats t with fields prepared by prepare(t) (nil: prepared
+// now). Formatters of one table share one prepared: it is only read.
+func newFormatter(t *table.Table, p *prepared) *formatter {
+	if p == nil {
+		p = prepare(t)
+	}
+	return &formatter{t: t, cols: t.Columns(), prep: p, row: -1, end: t.Len()}
+}
+
+// prepared holds every categorical column's dictionary entries already as
+// CSV fields (quoted where they must be), so a row's string is one copy and
+// its length one subtraction: a year of crimes has ~10 categorical columns
+// whose few thousand distinct values repeat over 267k rows, and scanning
+// each for characters that need quotes was a sixth of formatting.
+type prepared struct {
+	fields [][]byte  // per column: its entries' fields end to end (nil: not categorical)
+	ends   [][]int32 // per column: entry k is fields[ends[k-1]:ends[k]] (ends[-1] = 0)
+}
+
+func prepare(t *table.Table) *prepared {
+	cols := t.Columns()
+	p := &prepared{fields: make([][]byte, len(cols)), ends: make([][]int32, len(cols))}
+	for j, c := range cols {
+		if c.Kind != table.Categorical {
+			continue
+		}
+		n := 0
+		for _, s := range c.Dict {
+			n += len(s)
+		}
+		buf, ends := make([]byte, 0, n+n/16), make([]int32, len(c.Dict))
+		for k, s := range c.Dict {
+			buf = appendField(buf, s)
+			ends[k] = int32(len(buf))
+		}
+		p.fields[j], p.ends[j] = buf, ends
+	}
+	return p
+}
+
+// field is entry k of column j as a CSV field.
+func (p *prepared) field(j int, k int32) []byte {
+	lo := int32(0)
+	if k > 0 {
+		lo = p.ends[j][k-1]
+	}
+	return p.fields[j][lo:p.ends[j][k]]
 }
 
 // fill appends whole lines to buf until it holds about csvChunk bytes; it
@@ -60,14 +106,7 @@ func (f *formatter) fill(ctx context.Context, buf []byte) ([]byte, error) {
 // fillTo is fill up to about limit bytes.
 func (f *formatter) fillTo(ctx context.Context, buf []byte, limit int) ([]byte, error) {
 	if f.row < 0 {
-		for j, c := range f.cols {
-			if j > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendField(buf, c.Name)
-		}
-		buf = append(buf, '\n')
-		f.row = 0
+		buf = f.header(buf)
 	}
 	n := f.end
 	for ; f.row < n && len(buf) < limit-1024; f.row++ {
@@ -80,6 +119,12 @@ func (f *formatter) fillTo(ctx context.Context, buf []byte, limit int) ([]byte, 
 			if j > 0 {
 				buf = append(buf, ',')
 			}
+			if c.Kind == table.Categorical {
+				if k := c.Codes[f.row]; k >= 0 {
+					buf = append(buf, f.prep.field(j, k)...)
+				}
+				continue
+			}
 			var err error
 			if buf, err = appendValue(buf, c, f.row); err != nil {
 				return buf, fmt.Errorf("write csv: row %d: %w", f.row, err)
@@ -91,6 +136,93 @@ func (f *formatter) fillTo(ctx context.Context, buf []byte, limit int) ([]byte, 
 		return buf, io.EOF
 	}
 	return buf, nil
+}
+
+func (f *formatter) header(buf []byte) []byte {
+	for j, c := range f.cols {
+		if j > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendField(buf, c.Name)
+	}
+	f.row = 0
+	return append(buf, '\n')
+}
+
+// measure returns the length fillTo would give rows [f.row, f.end) (the
+// header too when f.row is -1), formatting only numbers: every other kind's
+// length is known without writing it.
+func (f *formatter) measure(ctx context.Context) (int64, error) {
+	var total int64
+	if f.row < 0 {
+		total = int64(len(f.header(nil)))
+	}
+	scratch := make([]byte, 0, 64)
+	perRow := int64(len(f.cols)) // the commas and the line end
+	for i := f.row; i < f.end; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, fmt.Errorf("write csv: %w", err)
+			}
+		}
+		total += perRow
+		for j, c := range f.cols {
+			switch c.Kind {
+			case table.Categorical:
+				if k := c.Codes[i]; k >= 0 {
+					total += int64(len(f.prep.field(j, k)))
+				}
+			case table.Numeric:
+				if v := c.Nums[i]; !math.IsNaN(v) {
+					if v == math.Trunc(v) && v > -1e15 && v < 1e15 && !(v == 0 && math.Signbit(v)) {
+						total += int64(intLen(int64(v)))
+					} else {
+						scratch = appendNumber(scratch[:0], v)
+						total += int64(len(scratch))
+					}
+				}
+			case table.Bool:
+				switch c.Bools[i] {
+				case 1:
+					total += 4
+				case 0:
+					total += 5
+				}
+			case table.Time:
+				if s := c.Times[i]; s != table.NoTime {
+					if s < minTime || s > maxTime {
+						return 0, fmt.Errorf("write csv: row %d: column %q: time %d outside years 0000-9999", i, c.Name, s)
+					}
+					total += isoLen
+				}
+			default:
+				var err error
+				if scratch, err = appendValue(scratch[:0], c, i); err != nil {
+					return 0, fmt.Errorf("write csv: row %d: %w", i, err)
+				}
+				total += int64(len(scratch))
+			}
+		}
+	}
+	f.row = f.end
+	return total, nil
+}
+
+// isoLen is the length of appendISO's 2006-01-02T15:04:05.
+const isoLen = 19
+
+// intLen is the length of strconv.AppendInt(nil, v, 10).
+func intLen(v int64) int {
+	n := 1
+	if v < 0 {
+		n++
+		v = -v
+	}
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
 }
 
 // appendValue appends row i of c as a CSV field (empty when missing).

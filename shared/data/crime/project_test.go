@@ -155,6 +155,25 @@ func BenchmarkWriteCSV(b *testing.B) {
 	}
 }
 
+// BenchmarkBody is an upload's work: measure the CSV, then format it on
+// every core as it is read.
+func BenchmarkBody(b *testing.B) {
+	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		body, err := NewBody(context.Background(), res.Table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(body.Size())
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkReadCSV(b *testing.B) {
 	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(b)))
 	if err != nil {
