@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -579,6 +580,47 @@ func (f *Fixture) CheckOutputs(m *runner.Manifest) {
 		}
 		if obj.ETag != o.ETag || obj.Size != o.Size {
 			f.T.Errorf("%s output %s: stored etag %s size %d, manifest says %s %d", m.Step, o.Key, obj.ETag, obj.Size, o.ETag, o.Size)
+		}
+		if o.Twin != nil {
+			f.checkTwin(m.Step, o)
+		}
+	}
+}
+
+// checkTwin checks that o's binary twin is stored as the manifest says and
+// holds the table a parse of o's CSV gives, dictionaries and codes included.
+func (f *Fixture) checkTwin(step string, o runner.Ref) {
+	f.T.Helper()
+	if key, ok := chain.TwinKey(o.Key, o.ETag); !ok || key != o.Twin.Key {
+		f.T.Errorf("%s output %s: twin %s, want %s", step, o.Key, o.Twin.Key, key)
+	}
+	csvBytes, _, err := store.GetBytes(f.Ctx, f.Raw, o.Bucket, o.Key, 0)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	twinBytes, obj, err := store.GetBytes(f.Ctx, f.Raw, o.Twin.Bucket, o.Twin.Key, 0)
+	if err != nil {
+		f.T.Errorf("%s output %s: twin: %v", step, o.Key, err)
+		return
+	}
+	if obj.ETag != o.Twin.ETag || obj.Size != o.Twin.Size {
+		f.T.Errorf("%s twin %s: stored etag %s size %d, manifest says %s %d", step, o.Twin.Key, obj.ETag, obj.Size, o.Twin.ETag, o.Twin.Size)
+	}
+	parsed, err := crime.ReadCSVAs(f.Ctx, bytes.NewReader(csvBytes), func(string) table.Kind { return table.Numeric })
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	twin, err := table.ReadBinary(bytes.NewReader(twinBytes), int64(len(twinBytes)))
+	if err != nil {
+		f.T.Fatalf("%s twin %s: %v", step, o.Twin.Key, err)
+	}
+	if err := table.Equal(parsed.Table, twin); err != nil {
+		f.T.Errorf("%s twin %s against its CSV: %v", step, o.Twin.Key, err)
+		return
+	}
+	for j, c := range parsed.Table.Columns() {
+		if d := twin.Columns()[j]; !slices.Equal(c.Dict, d.Dict) || !slices.Equal(c.Codes, d.Codes) {
+			f.T.Errorf("%s twin %s: column %q's dictionary or codes differ from its CSV's", step, o.Twin.Key, c.Name)
 		}
 	}
 }

@@ -395,10 +395,16 @@ func TestStoreDownMidStep(t *testing.T) {
 			named := map[string]runner.Ref{}
 			for _, o := range append(append([]runner.Ref(nil), m.Outputs...), m.Forward...) {
 				named[o.Bucket+"/"+o.Key] = o
+				if o.Twin != nil { // a CSV's binary twin is named with it
+					named[o.Twin.Bucket+"/"+o.Twin.Key] = o
+				}
 			}
 			want := map[string]bool{manifestBucket + "/" + chain.ManifestKey(step, d): true}
 			for _, o := range m.Outputs {
 				want[o.Bucket+"/"+o.Key] = true
+				if o.Twin != nil {
+					want[o.Twin.Bucket+"/"+o.Twin.Key] = true
+				}
 			}
 			if step == "download" {
 				for k := range named {

@@ -35,9 +35,31 @@ const (
 const ManifestSuffix = "manifest.json"
 
 // BinaryExt ends the keys of tables kept in the binary table format between
-// two of our own steps (split … balance); the files people and other tools
-// read (raw months, the window, the enriched year, the ML-ready sets) are CSV.
+// two of our own steps (split … balance, and the CSV tables' twins: see
+// TwinKey); the files people and other tools read (raw months, the window,
+// the enriched year, the ML-ready sets) are CSV.
 const BinaryExt = ".tbl"
+
+// TwinKey is where the binary twin of the CSV table at key lives when that
+// CSV's ETag is etag: the same table in the binary format, which the next
+// step reads instead of parsing the text (people and other tools read the
+// CSV). Naming the twin after the ETag pairs it with that content: a CSV
+// written again (a backfill) gets a new twin, and one whose twin was never
+// written (an attempt that stopped between the two) has none, so it is
+// parsed — a stale twin is never read for a newer CSV. ok is false for a key
+// that is not a CSV or an ETag that is not a plain token.
+func TwinKey(key, etag string) (twin string, ok bool) {
+	stem, isCSV := strings.CutSuffix(key, ".csv")
+	if !isCSV || etag == "" || len(etag) > 64 {
+		return "", false
+	}
+	for _, c := range etag {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return "", false
+		}
+	}
+	return stem + "." + etag + BinaryExt, true
+}
 
 // DateLayout is the run-date form used in keys (crimes_12m_2018-01-01.csv).
 const DateLayout = "2006-01-02"

@@ -142,3 +142,18 @@ func TestWindowDate(t *testing.T) {
 		}
 	}
 }
+
+func TestTwinKey(t *testing.T) {
+	d := date(2018, 1, 1)
+	if k, ok := TwinKey(WindowKey(d), "0123456789abcdef0123456789abcdef"); !ok || k != "0-raw-data/data/crimes_12m_2018-01-01.0123456789abcdef0123456789abcdef.tbl" {
+		t.Errorf("TwinKey = %q %v", k, ok)
+	}
+	if k, ok := TwinKey(MonthCrimesKey(MonthOf(d)), "abc-3"); !ok || !Owns(DataBucket, k) {
+		t.Errorf("a multipart ETag's twin %q (%v) must sit under download's prefix", k, ok)
+	}
+	for _, tc := range [][2]string{{TableKey(Split, d, "train"), "abc"}, {WindowKey(d), ""}, {WindowKey(d), "../x"}, {WindowKey(d), `"abc"`}} {
+		if k, ok := TwinKey(tc[0], tc[1]); ok {
+			t.Errorf("TwinKey(%q, %q) = %q: want none", tc[0], tc[1], k)
+		}
+	}
+}

@@ -12,6 +12,9 @@ type Ref struct {
 	Role string `json:"role,omitempty"`
 	store.Ref
 	Rows int64 `json:"rows,omitempty"` // rows it holds, for a table
+	// Twin is, for a CSV table, the same table in the binary format
+	// (chain.TwinKey): what the next step reads; people read the CSV.
+	Twin *store.Ref `json:"twin,omitempty"`
 }
 
 // Manifest is the small JSON document a step writes last. Its presence means

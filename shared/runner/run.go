@@ -76,13 +76,23 @@ func (r *Run) checkWrites(role string) {
 // that what was read is what ref names: reads are pinned to the version a
 // manifest recorded, and in a store without versions an object written
 // again since (another ETag) means a newer run of the date replaced it.
-func (r *Run) input(ref Ref, obj store.Object) error {
-	if ref.VersionID == "" && ref.ETag != "" && obj.ETag != ref.ETag {
-		return fmt.Errorf("%w: %s was written again since it was recorded", ErrSuperseded, ref.Key)
+// viaTwin says obj is ref's binary twin, read in its place: the CSV is
+// recorded as read, with the twin that was.
+func (r *Run) input(ref Ref, obj store.Object, viaTwin bool) error {
+	opened := ref.Ref
+	if viaTwin {
+		opened = *ref.Twin
+	}
+	if opened.VersionID == "" && opened.ETag != "" && obj.ETag != opened.ETag {
+		return fmt.Errorf("%w: %s was written again since it was recorded", ErrSuperseded, opened.Key)
 	}
 	in := Ref{Role: ref.Role, Ref: obj.Ref(), Rows: ref.Rows}
+	if viaTwin {
+		twin := obj.Ref()
+		in.Ref, in.Twin = ref.Ref, &twin
+	}
 	for _, have := range r.m.Inputs {
-		if have.Ref == in.Ref {
+		if have.Ref == in.Ref && (have.Twin == nil) == (in.Twin == nil) {
 			return nil
 		}
 	}
@@ -96,7 +106,7 @@ func (r *Run) Get(ctx context.Context, ref Ref) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.input(ref, obj); err != nil {
+	if err := r.input(ref, obj, false); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,21 +15,25 @@ import (
 )
 
 // GetTable reads one of the project's tables: the binary format when its key
-// ends in chain.BinaryExt, else the project's CSV. Rows the CSV reader
-// refuses are counted as the run's rejects (the writer was ours, so there
-// should be none). Columns named in without are left out (never held, from
-// a binary table).
+// ends in chain.BinaryExt or it has a binary twin, else the project's CSV.
+// Rows the CSV reader refuses are counted as the run's rejects (the writer
+// was ours, so there should be none). Columns named in without are left out
+// (never held, from a binary table).
 func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.Table, error) {
-	rc, obj, err := r.Env.Store.Open(ctx, ref.Ref)
+	src, binary := ref.Ref, strings.HasSuffix(ref.Key, chain.BinaryExt)
+	if ref.Twin != nil {
+		src, binary = *ref.Twin, true
+	}
+	rc, obj, err := r.Env.Store.Open(ctx, src)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	if err := r.input(ref, obj); err != nil {
+	if err := r.input(ref, obj, ref.Twin != nil); err != nil {
 		return nil, err
 	}
 	var res *crime.ReadResult
-	if strings.HasSuffix(ref.Key, chain.BinaryExt) {
+	if binary {
 		var t *table.Table
 		if t, err = table.ReadBinaryWithout(rc, obj.Size, without...); err == nil {
 			res = &crime.ReadResult{Table: t}
@@ -40,7 +45,7 @@ func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.
 		}
 	}
 	if err != nil {
-		return nil, readError(ctx, err, "read "+ref.Key)
+		return nil, readError(ctx, err, "read "+src.Key)
 	}
 	r.rejected(ref.Key, len(res.Rejects))
 	return res.Table, nil
@@ -65,11 +70,16 @@ func (r *Run) rejected(key string, n int) {
 }
 
 // GetTables reads several of the project's CSV tables with the same columns
-// into one table, in order, each object streamed once (merge's months: read
-// apart and concatenated they were held twice). The refs' sizes, as a
-// manifest or a listing gives them, only size the columns. Inputs and
-// rejects are recorded as GetTable does.
+// into one table, in order, as one CSV made of them would read. When every
+// part has a binary twin, the twins are read one at a time into columns
+// sized once from the refs' row counts; else each CSV is streamed once
+// (merge's months: read apart and concatenated they were held twice). The
+// refs' sizes, as a manifest or a listing gives them, only size the columns.
+// Inputs and rejects are recorded as GetTable does.
 func (r *Run) GetTables(ctx context.Context, parts []Ref) (*table.Table, error) {
+	if t, ok, err := r.getTwins(ctx, parts); ok || err != nil {
+		return t, err
+	}
 	sizes := make([]int64, len(parts)+1) // sizes[i]: bytes of parts[i:] together
 	for i := len(parts) - 1; i >= 0; i-- {
 		sizes[i] = sizes[i+1] + max(parts[i].Size, 0)
@@ -78,7 +88,7 @@ func (r *Run) GetTables(ctx context.Context, parts []Ref) (*table.Table, error) 
 	t, rejects, err := crime.ReadCSVsAs(ctx, len(parts), func(i int) (io.Reader, func(), error) {
 		rc, obj, err := r.Env.Store.Open(ctx, parts[i].Ref)
 		if err == nil {
-			if err = r.input(parts[i], obj); err != nil {
+			if err = r.input(parts[i], obj, false); err != nil {
 				rc.Close()
 			}
 		}
@@ -101,8 +111,35 @@ func (r *Run) GetTables(ctx context.Context, parts []Ref) (*table.Table, error) 
 	return t, nil
 }
 
+// getTwins is GetTables through the parts' twins; ok is false (nothing
+// read) when a part has none. Each twin is AsRead of its CSV, whose
+// dictionaries are in the order its rows meet the strings, so appending
+// them in order gives the dictionaries one read of the CSVs would.
+func (r *Run) getTwins(ctx context.Context, parts []Ref) (*table.Table, bool, error) {
+	rows := 0
+	for _, p := range parts {
+		if p.Twin == nil {
+			return nil, false, nil
+		}
+		rows += int(max(p.Rows, 0))
+	}
+	all := table.NewAppender(rows)
+	for _, p := range parts {
+		t, err := r.GetTable(ctx, p)
+		if err != nil {
+			return nil, true, err
+		}
+		if err := all.Append(t); err != nil {
+			return nil, true, &Permanent{fmt.Errorf("read %s: %w", p.Twin.Key, err)}
+		}
+	}
+	return all.Table(), true, nil
+}
+
 // PutTable writes t under key, in the format key's extension names (see
-// GetTable). The bytes are produced as they are sent, never held whole.
+// GetTable). The bytes are produced as they are sent, never held whole. A
+// CSV table gets its binary twin (chain.TwinKey), recorded with it: the next
+// step reads the twin, and the CSV is what people read.
 func (r *Run) PutTable(ctx context.Context, role, key string, t *table.Table) (Ref, error) {
 	if strings.HasSuffix(key, chain.BinaryExt) {
 		body, err := table.NewBinaryBody(t)
@@ -111,11 +148,75 @@ func (r *Run) PutTable(ctx context.Context, role, key string, t *table.Table) (R
 		}
 		return r.PutReader(ctx, role, key, body, body.Size(), "application/octet-stream", int64(t.Len()))
 	}
+	r.checkWrites(role)
+	put := func(ctx context.Context, key string, body io.Reader, size int64, contentType string) (store.Ref, error) {
+		ref, err := r.put(ctx, key, body, size, contentType)
+		return ref.Ref, err
+	}
 	body, err := crime.NewBody(ctx, t)
 	if err != nil {
 		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
 	}
-	return r.PutReader(ctx, role, key, body, body.Size(), "text/csv", int64(t.Len()))
+	csv, err := put(ctx, key, body, body.Size(), "text/csv")
+	if err != nil {
+		return Ref{}, err
+	}
+	twin, err := PutTwin(ctx, put, csv, t)
+	if err != nil {
+		return Ref{}, err
+	}
+	ref := Ref{Role: role, Ref: csv, Rows: int64(t.Len()), Twin: twin}
+	r.m.Outputs = append(r.m.Outputs, ref)
+	return ref, nil
+}
+
+// Putter writes one object and returns what it wrote.
+type Putter func(ctx context.Context, key string, body io.Reader, size int64, contentType string) (store.Ref, error)
+
+// StorePutter puts into bucket of st.
+func StorePutter(st store.Store, bucket string) Putter {
+	return func(ctx context.Context, key string, body io.Reader, size int64, contentType string) (store.Ref, error) {
+		obj, err := st.Put(ctx, bucket, key, body, size, contentType)
+		return obj.Ref(), err
+	}
+}
+
+// PutTwin writes the binary twin of t, the table just written as the CSV
+// csv, and returns it (nil when t has none: see crime.AsRead). It goes
+// after the CSV because it is named after the CSV's ETag.
+func PutTwin(ctx context.Context, put Putter, csv store.Ref, t *table.Table) (*store.Ref, error) {
+	key, ok := chain.TwinKey(csv.Key, csv.ETag)
+	read, canon := crime.AsRead(t, numeric)
+	if !ok || !canon {
+		return nil, nil
+	}
+	bin, err := table.NewBinaryBody(read)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", key, err)
+	}
+	tw, err := put(ctx, key, bin, bin.Size(), "application/octet-stream")
+	if err != nil {
+		return nil, err
+	}
+	return &tw, nil
+}
+
+// Twin finds the binary twin of the CSV table obj, as PutCSV wrote it (nil
+// when there is none: the CSV is then parsed).
+func Twin(ctx context.Context, st store.Store, obj store.Object) (*store.Ref, error) {
+	key, ok := chain.TwinKey(obj.Key, obj.ETag)
+	if !ok {
+		return nil, nil
+	}
+	twin, err := st.Stat(ctx, obj.Bucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ref := twin.Ref()
+	return &ref, nil
 }
 
 // GroupRows is how many rows a table made while it is uploaded holds at

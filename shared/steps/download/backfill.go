@@ -180,6 +180,11 @@ func (d *download) refetch(ctx context.Context, env *runner.Env, m chain.Month) 
 	if err != nil {
 		return store.Object{}, false, err
 	}
+	// The runs this backfill rebuilds find the twin beside the new version
+	// (download's reuse).
+	if _, err := runner.PutTwin(ctx, runner.StorePutter(env.Store, bucket), obj.Ref(), res.Table); err != nil {
+		return store.Object{}, false, err
+	}
 	return obj, true, nil
 }
 

@@ -162,7 +162,11 @@ func (d *download) reuse(ctx context.Context, r *runner.Run, m chain.Month) (boo
 	if err != nil {
 		return false, err
 	}
-	r.Pass(chain.RoleCrimes, runner.Ref{Ref: obj.Ref()})
+	twin, err := runner.Twin(ctx, r.Env.Store, obj)
+	if err != nil {
+		return false, err
+	}
+	r.Pass(chain.RoleCrimes, runner.Ref{Ref: obj.Ref(), Twin: twin})
 	rej, err := r.Env.Store.Stat(ctx, r.Env.Buckets.Data, chain.MonthRejectsKey(m))
 	switch {
 	case err == nil:
