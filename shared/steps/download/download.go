@@ -118,18 +118,21 @@ func (d *download) run(ctx context.Context, r *runner.Run) error {
 	if d.src == nil {
 		return errNoSource
 	}
-	var fetched []chain.Month
-	var total int64
-	var empty []string
+	var missing []chain.Month
 	for _, m := range r.Plan.Months {
 		reused, err := d.reuse(ctx, r, m)
 		if err != nil {
 			return err
 		}
-		if reused {
-			continue
+		if !reused {
+			missing = append(missing, m)
 		}
-		n, err := d.fetch(ctx, r, m)
+	}
+	var fetched []chain.Month
+	var total int64
+	var empty []string
+	err := d.prefetch(ctx, missing, func(m chain.Month, res *crime.ReadResult) error {
+		n, err := d.write(ctx, r, m, res)
 		if err != nil {
 			return err
 		}
@@ -137,6 +140,10 @@ func (d *download) run(ctx context.Context, r *runner.Run) error {
 		if n == 0 {
 			empty = append(empty, m.String())
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(fetched) > 0 && total == 0 {
 		return runner.Permanentf("no crimes in %s..%s", fetched[0], fetched[len(fetched)-1])
@@ -177,20 +184,61 @@ func (d *download) reuse(ctx context.Context, r *runner.Run, m chain.Month) (boo
 	return true, nil
 }
 
-// fetch downloads one whole month and writes it as an output of the run;
-// it returns the rows kept. The rejects go first: a month's file, once
-// there, has its rejects beside it (a later run reuses both).
-func (d *download) fetch(ctx context.Context, r *runner.Run, m chain.Month) (int64, error) {
-	res, err := d.src.Crimes(ctx, m.Time, m.End())
-	if err != nil {
-		return 0, fmt.Errorf("month %s: %w", m, err)
+// prefetch fetches months in order and hands each to write, fetching the
+// next while write uploads the one before: the portal's answer and the
+// store's upload each wait on the network (and on the other program) much
+// of their time, and one after the other they left both cores idle. At most
+// two months are held at once.
+func (d *download) prefetch(ctx context.Context, months []chain.Month, write func(chain.Month, *crime.ReadResult) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		res *crime.ReadResult
+		err error
 	}
+	ch := make(chan fetched) // unbuffered: one month being written, one being fetched
+	go func() {
+		defer close(ch)
+		for _, m := range months {
+			res, err := d.src.Crimes(ctx, m.Time, m.End())
+			if err != nil {
+				err = fmt.Errorf("month %s: %w", m, err)
+			}
+			select {
+			case ch <- fetched{res, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for _, m := range months {
+		f, ok := <-ch
+		if !ok {
+			return ctx.Err()
+		}
+		if f.err != nil {
+			return f.err
+		}
+		if err := write(m, f.res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write writes one whole month as an output of the run; it returns the
+// rows kept. The rejects go first: a month's file, once there, has its
+// rejects beside it (a later run reuses both).
+func (d *download) write(ctx context.Context, r *runner.Run, m chain.Month, res *crime.ReadResult) (int64, error) {
 	n := int64(res.Table.Len())
 	r.Count(n+int64(len(res.Rejects)), n, int64(len(res.Rejects)))
 	if err := r.PutRejects(ctx, chain.RoleCrimeRejects, chain.MonthRejectsKey(m), res.Rejects); err != nil {
 		return 0, err
 	}
-	_, err = r.PutTable(ctx, chain.RoleCrimes, chain.MonthCrimesKey(m), res.Table)
+	_, err := r.PutTable(ctx, chain.RoleCrimes, chain.MonthCrimesKey(m), res.Table)
 	return n, err
 }
 
