@@ -194,23 +194,6 @@ func (c *Column) slice(lo, hi int) *Column {
 	return out
 }
 
-// truncate keeps c's first n rows.
-func (c *Column) truncate(n int) {
-	switch c.Kind {
-	case Numeric:
-		c.Nums = c.Nums[:n]
-	case Categorical:
-		c.Codes = c.Codes[:n]
-	case Bool:
-		c.Bools = c.Bools[:n]
-	case Time:
-		c.Times = c.Times[:n]
-	case Text:
-		clear(c.Strs[n:]) // let dropped strings go
-		c.Strs = c.Strs[:n]
-	}
-}
-
 // compact keeps rows (strictly increasing) of c, moved down in place.
 func (c *Column) compact(rows []int) {
 	switch c.Kind {
@@ -237,40 +220,42 @@ func compactSlice[T any](s []T, rows []int) []T {
 	return s[:len(rows)]
 }
 
-// permute moves c's row perm[p] to p for every p, in place (perm is a
-// permutation of c's rows; seen is scratch of len(perm) bits, cleared).
-func (c *Column) permute(perm []int, seen []uint64) {
+// scratch holds Reorder's scratch columns, one per kind, reused.
+type scratch struct {
+	nums  []float64
+	codes []int32
+	bools []int8
+	times []int64
+	strs  []string
+}
+
+// reorder makes c's rows the given ones, in that order (see Reorder).
+func (c *Column) reorder(rows []int, sc *scratch) {
 	switch c.Kind {
 	case Numeric:
-		permuteSlice(c.Nums, perm, seen)
+		c.Nums = reorderSlice(c.Nums, rows, &sc.nums)
 	case Categorical:
-		permuteSlice(c.Codes, perm, seen)
+		c.Codes = reorderSlice(c.Codes, rows, &sc.codes)
 	case Bool:
-		permuteSlice(c.Bools, perm, seen)
+		c.Bools = reorderSlice(c.Bools, rows, &sc.bools)
 	case Time:
-		permuteSlice(c.Times, perm, seen)
+		c.Times = reorderSlice(c.Times, rows, &sc.times)
 	case Text:
-		permuteSlice(c.Strs, perm, seen)
+		c.Strs = reorderSlice(c.Strs, rows, &sc.strs)
+		clear(c.Strs[len(rows):cap(c.Strs)]) // let dropped strings go
+		clear(sc.strs)
 	}
 }
 
-// permuteSlice follows each cycle of perm with one value set aside, and
-// leaves seen cleared for the next column.
-func permuteSlice[T any](s []T, perm []int, seen []uint64) {
-	for start := range perm {
-		if seen[start/64]&(1<<(start%64)) != 0 || perm[start] == start {
-			continue
-		}
-		tmp, p := s[start], start
-		for {
-			seen[p/64] |= 1 << (p % 64)
-			q := perm[p]
-			if q == start {
-				s[p] = tmp
-				break
-			}
-			s[p], p = s[q], q
-		}
+// reorderSlice copies s[rows[k]] to buf[k], then buf over s's start.
+func reorderSlice[T any](s []T, rows []int, buf *[]T) []T {
+	if cap(*buf) < len(rows) {
+		*buf = make([]T, len(rows))
 	}
-	clear(seen)
+	b := (*buf)[:len(rows)]
+	for k, r := range rows {
+		b[k] = s[r]
+	}
+	copy(s, b)
+	return s[:len(rows)]
 }
