@@ -136,3 +136,29 @@ func BenchmarkReorder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDistinctRows is split's duplicate search on a table of the
+// year's size: 24 columns (numbers, codes, times) and a case number.
+func BenchmarkDistinctRows(b *testing.B) {
+	const n = 267_792
+	rng := rand.New(rand.NewPCG(3, 4))
+	var cols []*Column
+	for j := range 8 {
+		nums, codes, times := make([]float64, n), make([]int32, n), make([]int64, n)
+		for i := range n {
+			nums[i], codes[i], times[i] = float64(rng.IntN(1000)), int32(rng.IntN(30)), int64(rng.IntN(1<<30))
+		}
+		cols = append(cols, NewNumeric(fmt.Sprint("n", j), nums), NewCategorical(fmt.Sprint("c", j), codes, make([]string, 30)), NewTime(fmt.Sprint("t", j), times))
+	}
+	strs := make([]string, n)
+	for i := range strs {
+		strs[i] = fmt.Sprintf("JA%06d", rng.IntN(n))
+	}
+	t, err := New(append(cols, NewText("case_number", strs))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		t.DistinctRows()
+	}
+}

@@ -3,47 +3,76 @@ package table
 import (
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
 )
 
 // DistinctRows returns the indices of the first occurrence of every distinct
 // row of t (pandas' drop_duplicates(keep="first")), in order. NaN equals NaN
 // and -0 equals +0, as in Equal.
 func (t *Table) DistinctRows() []int {
-	cols := t.cols
-	seed := maphash.MakeSeed()
-	var h maphash.Hash
-	var b [8]byte
-	put := func(u uint64) {
-		for k := range b {
-			b[k] = byte(u >> (8 * k))
-		}
-		h.Write(b[:])
-	}
-	return t.distinct(func(i int) uint64 {
-		h.SetSeed(seed)
-		for _, c := range cols {
-			switch c.Kind {
-			case Numeric:
-				v := c.Nums[i]
-				if math.IsNaN(v) {
-					put(0x7ff8000000000001) // all NaNs are one missing value
-				} else {
-					put(math.Float64bits(v + 0)) // -0 == +0
-				}
-			case Categorical:
-				// Equal strings have equal codes within one column.
-				put(uint64(uint32(c.Codes[i])))
-			case Bool:
-				put(uint64(uint8(c.Bools[i])))
-			case Time:
-				put(uint64(c.Times[i]))
-			case Text:
-				h.WriteString(c.Strs[i])
-				h.WriteByte(0)
+	hashes := t.rowHashes()
+	return t.distinct(func(i int) uint64 { return hashes[i] })
+}
+
+// rowHashes hashes every row, equal rows equally, one column at a time over
+// a range of rows (a tight loop per column, where hashing row by row went
+// through every column's slice for each row), on up to two goroutines. The
+// seed is random per call, so no input can be made to collide on purpose;
+// collisions cost time only (distinct compares the rows).
+func (t *Table) rowHashes() []uint64 {
+	n := t.rows
+	seed, strSeed := rand.Uint64(), maphash.MakeSeed()
+	h := make([]uint64, n)
+	parts := min(2, runtime.GOMAXPROCS(0), max(1, n/50_000))
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := n*p/parts, n*(p+1)/parts
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				h[i] = seed
 			}
-		}
-		return h.Sum64()
-	})
+			for _, c := range t.cols {
+				switch c.Kind {
+				case Numeric:
+					for i, v := range c.Nums[lo:hi] {
+						u := uint64(0x7ff8000000000001) // all NaNs are one missing value
+						if !math.IsNaN(v) {
+							u = math.Float64bits(v + 0) // -0 == +0
+						}
+						h[lo+i] = mix(h[lo+i], u)
+					}
+				case Categorical:
+					// Equal strings have equal codes within one column.
+					for i, k := range c.Codes[lo:hi] {
+						h[lo+i] = mix(h[lo+i], uint64(uint32(k)))
+					}
+				case Bool:
+					for i, b := range c.Bools[lo:hi] {
+						h[lo+i] = mix(h[lo+i], uint64(uint8(b)))
+					}
+				case Time:
+					for i, s := range c.Times[lo:hi] {
+						h[lo+i] = mix(h[lo+i], uint64(s))
+					}
+				case Text:
+					for i, s := range c.Strs[lo:hi] {
+						h[lo+i] = mix(h[lo+i], maphash.String(strSeed, s))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return h
+}
+
+// mix folds v into the running hash h (a multiply by 2^64/φ and a shift:
+// the map hashes the result again).
+func mix(h, v uint64) uint64 {
+	h = (h ^ v) * 0x9e3779b97f4a7c15
+	return h ^ h>>29
 }
 
 // distinct is DistinctRows for a given row hash (equal rows must hash
