@@ -262,6 +262,35 @@ func Conformance(t *testing.T, s store.Store, bucket string) {
 		}
 	})
 
+	t.Run("Copy", func(t *testing.T) {
+		data := []byte("id,arrest\n7,true\n")
+		src, err := store.PutBytes(ctx, s, bucket, "copy/src.csv", data, "text/csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := s.Copy(ctx, src.Ref(), bucket, "copy/deeper/dst.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Key != "copy/deeper/dst.csv" || cp.Size != int64(len(data)) || cp.ETag != md5hex(data) {
+			t.Fatalf("copy returned %+v, want size %d etag %s", cp, len(data), md5hex(data))
+		}
+		// Writing the source again leaves the copy as it was.
+		if _, err := store.PutBytes(ctx, s, bucket, "copy/src.csv", []byte("other"), "text/csv"); err != nil {
+			t.Fatal(err)
+		}
+		got, obj, err := store.GetBytes(ctx, s, bucket, "copy/deeper/dst.csv", 0)
+		if err != nil || string(got) != string(data) || obj.ETag != md5hex(data) {
+			t.Errorf("copy after its source was replaced: %q %+v %v", got, obj, err)
+		}
+		if _, err := s.Copy(ctx, store.At(bucket, "copy/none.csv"), bucket, "copy/x.csv"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("copy of a missing object: %v, want not found", err)
+		}
+		if _, err := s.Stat(ctx, bucket, "copy/x.csv"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a failed copy left an object: %v", err)
+		}
+	})
+
 	t.Run("CancelledContext", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()

@@ -90,9 +90,82 @@ func (d *Dir) Open(ctx context.Context, ref Ref) (io.ReadCloser, Object, error) 
 	return d.Get(ctx, ref.Bucket, ref.Key)
 }
 
-// Copy implements Store.
+// Copy implements Store: a hard link where it can make one, else a read
+// and a Put.
 func (d *Dir) Copy(ctx context.Context, src Ref, bucket, key string) (Object, error) {
+	if obj, ok := d.link(ctx, src, bucket, key); ok {
+		return obj, nil
+	}
 	return CopyByReading(ctx, d, src, bucket, key)
+}
+
+// link makes bucket/key a second name of src's file. A Put never writes a
+// file in place (it renames a new one over the key), so both names keep
+// the same bytes whatever is written later, and the copy costs no read,
+// write or checksum (the ETag cached for the source's inode is the copy's).
+// false: not linked (no such source, another file system...), nothing
+// changed; the caller copies by reading, which reports what was wrong.
+func (d *Dir) link(ctx context.Context, src Ref, bucket, key string) (Object, bool) {
+	if ctx.Err() != nil || src.VersionID != "" {
+		return Object{}, false
+	}
+	sp, err := d.Path(src.Bucket, src.Key)
+	if err != nil {
+		return Object{}, false
+	}
+	dp, err := d.Path(bucket, key)
+	if err != nil {
+		return Object{}, false
+	}
+	fi, err := os.Stat(sp)
+	if err != nil || !fi.Mode().IsRegular() {
+		return Object{}, false
+	}
+	if _, err := os.Stat(filepath.Join(d.root, bucket)); err != nil {
+		return Object{}, false
+	}
+	dir := filepath.Dir(dp)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Object{}, false
+	}
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return Object{}, false
+	}
+	name := tmp.Name()
+	tmp.Close()
+	os.Remove(name)
+	if err := os.Link(sp, name); err != nil {
+		return Object{}, false
+	}
+	lfi, err := os.Stat(name)
+	if err != nil || !os.SameFile(fi, lfi) { // the source was replaced meanwhile
+		os.Remove(name)
+		return Object{}, false
+	}
+	if err := os.Rename(name, dp); err != nil {
+		os.Remove(name)
+		return Object{}, false
+	}
+	if df, err := os.Open(dir); err == nil { // persist the rename itself
+		df.Sync()
+		df.Close()
+	}
+	d.mu.Lock()
+	if c, ok := d.sums[sp]; ok && c == withETag(sumKey(lfi), c.etag) {
+		d.sums[dp] = c
+	}
+	d.mu.Unlock()
+	obj, err := d.statPath(bucket, key, dp)
+	if err != nil {
+		return Object{}, false
+	}
+	return obj, true
+}
+
+func withETag(s dirSum, etag string) dirSum {
+	s.etag = etag
+	return s
 }
 
 // Get implements Store.

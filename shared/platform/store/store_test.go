@@ -260,3 +260,31 @@ func TestIsTransient(t *testing.T) {
 		t.Error("NoSuchBucket not classified as store.ErrNoBucket")
 	}
 }
+
+// A Dir copies by a hard link: no bytes are read or written.
+func TestDirCopyLinks(t *testing.T) {
+	ctx := context.Background()
+	d, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnsureBucket(ctx, "data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnsureBucket(ctx, "models"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := store.PutBytes(ctx, d, "data", "a/records.tbl", []byte("rows"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := d.Copy(ctx, src.Ref(), "models", "b/records.tbl")
+	if err != nil || cp.ETag != src.ETag {
+		t.Fatalf("copy %+v %v, want etag %s", cp, err, src.ETag)
+	}
+	a, errA := os.Stat(filepath.Join(d.Root(), "data", "a", "records.tbl"))
+	b, errB := os.Stat(filepath.Join(d.Root(), "models", "b", "records.tbl"))
+	if errA != nil || errB != nil || !os.SameFile(a, b) {
+		t.Errorf("the copy is not a link of its source (%v, %v)", errA, errB)
+	}
+}
