@@ -20,6 +20,12 @@ import (
 // was ours, so there should be none). Columns named in without are left out
 // (never held, from a binary table).
 func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.Table, error) {
+	return r.getTable(ctx, ref, nil, without)
+}
+
+// getTable is GetTable reading a binary table into reuse's columns (see
+// table.ReadBinaryReusing; nil: new ones).
+func (r *Run) getTable(ctx context.Context, ref Ref, reuse *table.Table, without []string) (*table.Table, error) {
 	src, binary := ref.Ref, strings.HasSuffix(ref.Key, chain.BinaryExt)
 	if ref.Twin != nil {
 		src, binary = *ref.Twin, true
@@ -35,7 +41,12 @@ func (r *Run) GetTable(ctx context.Context, ref Ref, without ...string) (*table.
 	var res *crime.ReadResult
 	if binary {
 		var t *table.Table
-		if t, err = table.ReadBinaryWithout(rc, obj.Size, without...); err == nil {
+		if reuse != nil && len(without) == 0 {
+			t, err = table.ReadBinaryReusing(rc, obj.Size, reuse)
+		} else {
+			t, err = table.ReadBinaryWithout(rc, obj.Size, without...)
+		}
+		if err == nil {
 			res = &crime.ReadResult{Table: t}
 		}
 	} else {
@@ -124,12 +135,13 @@ func (r *Run) getTwins(ctx context.Context, parts []Ref) (*table.Table, bool, er
 		rows += int(max(p.Rows, 0))
 	}
 	all := table.NewAppender(rows)
+	var part *table.Table // read into the columns of the part before: it was copied into all
 	for _, p := range parts {
-		t, err := r.GetTable(ctx, p)
-		if err != nil {
+		var err error
+		if part, err = r.getTable(ctx, p, part, nil); err != nil {
 			return nil, true, err
 		}
-		if err := all.Append(t); err != nil {
+		if err := all.Append(part); err != nil {
 			return nil, true, &Permanent{fmt.Errorf("read %s: %w", p.Twin.Key, err)}
 		}
 	}

@@ -2,6 +2,7 @@ package crime
 
 import (
 	"math"
+	"sync"
 
 	"github.com/arrestcast/arrestcast/shared/data/table"
 )
@@ -61,7 +62,12 @@ func AsRead(t *table.Table, kind func(column string) table.Kind) (out *table.Tab
 // already, as for a column just parsed.
 func firstMet(c *table.Column, vocab []string) *table.Column {
 	const unseen = -2
-	remap := make([]int32, len(c.Dict))
+	rp := remaps.Get().(*[]int32)
+	defer remaps.Put(rp)
+	if cap(*rp) < len(c.Dict) {
+		*rp = make([]int32, len(c.Dict))
+	}
+	remap := (*rp)[:len(c.Dict)]
 	for k := range remap {
 		remap[k] = unseen
 	}
@@ -104,6 +110,11 @@ func firstMet(c *table.Column, vocab []string) *table.Column {
 	}
 	return table.NewCategorical(c.Name, codes, dict)
 }
+
+// remaps holds firstMet's code maps for the next column: a month cut from a
+// year keeps the year's dictionaries, so each map is sized by the year, and
+// fresh ones for every column of every month were garbage the heap grew by.
+var remaps = sync.Pool{New: func() any { return new([]int32) }}
 
 // onlyBools is c with any value other than 0 and 1 missing (the writer
 // leaves it empty); c itself when it has none.

@@ -74,13 +74,25 @@ func prepare(t *table.Table) *prepared {
 		if c.Kind != table.Categorical {
 			continue
 		}
+		// Only the entries the rows use: a month sliced from a year keeps
+		// the year's dictionary, most of which it never meets.
+		used := make([]bool, len(c.Dict))
+		for _, k := range c.Codes {
+			if k >= 0 {
+				used[k] = true
+			}
+		}
 		n := 0
-		for _, s := range c.Dict {
-			n += len(s)
+		for k, s := range c.Dict {
+			if used[k] {
+				n += len(s)
+			}
 		}
 		buf, ends := make([]byte, 0, n+n/16), make([]int32, len(c.Dict))
 		for k, s := range c.Dict {
-			buf = appendField(buf, s)
+			if used[k] {
+				buf = appendField(buf, s)
+			}
 			ends[k] = int32(len(buf))
 		}
 		p.fields[j], p.ends[j] = buf, ends

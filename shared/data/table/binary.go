@@ -334,6 +334,20 @@ func ReadBinary(r io.Reader, size int64) (*Table, error) { return ReadBinaryWith
 // ReadBinaryWithout is ReadBinary leaving out the named columns: their bytes
 // are checked but never held.
 func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, error) {
+	return readBinary(r, size, nil, without)
+}
+
+// ReadBinaryReusing is ReadBinary reading into reuse's columns where they
+// are of the same name and kind and large enough, so a reader of many
+// tables in turn (merge's months, each appended to one table and then
+// dropped) makes one set of columns instead of garbage for each. reuse's
+// values are overwritten: it must not be used afterwards. Dictionaries and
+// strings are never reused (a table appended to keeps them).
+func ReadBinaryReusing(r io.Reader, size int64, reuse *Table) (*Table, error) {
+	return readBinary(r, size, reuse, nil)
+}
+
+func readBinary(r io.Reader, size int64, reuse *Table, without []string) (*Table, error) {
 	crc := crc32.New(castagnoli)
 	tr := io.TeeReader(r, crc)
 	var pre [len(binaryMagic) + 4]byte
@@ -386,18 +400,22 @@ func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, erro
 		if skip[j] = slices.Contains(without, hc.Name); skip[j] {
 			continue
 		}
+		var old *Column
+		if reuse != nil && j < len(reuse.cols) && reuse.cols[j].Name == c.Name && reuse.cols[j].Kind == c.Kind {
+			old = reuse.cols[j]
+		}
 		switch c.Kind {
 		case Numeric:
-			c.Nums = make([]float64, n)
+			c.Nums = sized(old, func(o *Column) []float64 { return o.Nums }, n)
 		case Categorical:
-			c.Codes, c.Dict = make([]int32, n), hc.Dict
+			c.Codes, c.Dict = sized(old, func(o *Column) []int32 { return o.Codes }, n), hc.Dict
 			if c.Dict == nil {
 				c.Dict = []string{}
 			}
 		case Bool:
-			c.Bools = make([]int8, n)
+			c.Bools = sized(old, func(o *Column) []int8 { return o.Bools }, n)
 		case Time:
-			c.Times = make([]int64, n)
+			c.Times = sized(old, func(o *Column) []int64 { return o.Times }, n)
 		case Text:
 			c.Strs = make([]string, n)
 		}
@@ -490,6 +508,16 @@ func ReadBinaryWithout(r io.Reader, size int64, without ...string) (*Table, erro
 		return nil, fmt.Errorf("binary table: %d rows read, header says %d", t.Len(), n)
 	}
 	return t, nil
+}
+
+// sized is n values: old's slice (of) when it has room, else a new one.
+func sized[T any](old *Column, of func(*Column) []T, n int) []T {
+	if old != nil {
+		if v := of(old); cap(v) >= n {
+			return v[:n]
+		}
+	}
+	return make([]T, n)
 }
 
 func width(k Kind) int {

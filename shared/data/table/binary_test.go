@@ -313,3 +313,37 @@ func TestReadBinaryWithout(t *testing.T) {
 		}
 	}
 }
+
+// Reading into an earlier table's columns gives what a fresh read does,
+// in the same memory where it fits.
+func TestBinaryReadReusing(t *testing.T) {
+	big, small := binSample(10_000), binSample(9)
+	first, err := ReadBinary(bytes.NewReader(encodeBinary(t, big)), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := &first.Columns()[0].Nums[0]
+	data := encodeBinary(t, small)
+	got, err := ReadBinaryReusing(bytes.NewReader(data), int64(len(data)), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Equal(small, got); err != nil {
+		t.Fatal(err)
+	}
+	if &got.Columns()[0].Nums[0] != before {
+		t.Error("the numbers were not read into the reused column")
+	}
+	// A reused table too small, or of other columns, is not used.
+	other, _ := New(NewNumeric("other", []float64{1}))
+	data = encodeBinary(t, big)
+	for _, reuse := range []*Table{got, other} {
+		again, err := ReadBinaryReusing(bytes.NewReader(data), int64(len(data)), reuse)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Equal(big, again); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

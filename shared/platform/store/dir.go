@@ -442,11 +442,17 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // body is formatted on every core as it is read, and hashing 50 MB in the
 // reader's loop held the whole upload to one core's MD5 speed.
 func copySum(dst io.Writer, src io.Reader) (int64, []byte, error) {
-	const bufs, size = 4, 128 << 10
+	const bufs = 4
 	free, full := make(chan []byte, bufs), make(chan []byte, bufs)
 	for range bufs {
-		free <- make([]byte, size)
+		free <- getSumBuf()
 	}
+	defer func() { // every buffer is back once the hasher is done
+		for range bufs {
+			b := <-free
+			sumBufs.Put(&b)
+		}
+	}()
 	h := md5.New()
 	hashed := make(chan struct{})
 	go func() {
@@ -471,6 +477,8 @@ func copySum(dst io.Writer, src io.Reader) (int64, []byte, error) {
 			}
 			n += int64(k)
 			full <- b[:k]
+		} else {
+			free <- b
 		}
 	}
 	close(full)
@@ -480,3 +488,9 @@ func copySum(dst io.Writer, src io.Reader) (int64, []byte, error) {
 	}
 	return n, h.Sum(nil), nil
 }
+
+// sumBufs holds copySum's buffers for the next put: a step writes dozens of
+// objects, and fresh buffers each time were garbage the heap grew by.
+var sumBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+
+func getSumBuf() []byte { return *sumBufs.Get().(*[]byte) }
