@@ -11,8 +11,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,11 +22,13 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/arrestcast/arrestcast/internal/filesource"
 	"github.com/arrestcast/arrestcast/internal/procstat"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 	"github.com/arrestcast/arrestcast/internal/steps"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/config"
@@ -75,6 +79,7 @@ func main() {
 	to := flag.String("to", "", "last step to run (default: train)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file (with -from/-to: one step's)")
+	stack := flag.String("stack", "stack.yml", "stack.yml whose functions' GOGC each step runs with, as deployed (unless GOGC is set)")
 	flag.Parse()
 	hugeheap.Enable() // as every function process does: see shared/platform/hugeheap
 	if *cpuprofile != "" {
@@ -109,7 +114,12 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, train.Options{Budget: *budget, NoSearch: *noSearch, Limit: *stepTimeout,
+	gc, err := gcPercents(*stack)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pipeline:", err)
+		os.Exit(2)
+	}
+	s, err := run(ctx, log, *crimes, *stations, *out, *from, *to, date, gc, train.Options{Budget: *budget, NoSearch: *noSearch, Limit: *stepTimeout,
 		SeedOnly: *recipes == "seed", ThresholdMCC: *threshold == "mcc"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
@@ -143,7 +153,37 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to string, date time.Time, opts train.Options) (*summary, error) {
+// gcPercents is each function's GOGC in the stack file (none when the file
+// is absent or GOGC is set here: the runtime then has the user's).
+func gcPercents(path string) (map[string]int, error) {
+	gc := map[string]int{}
+	if os.Getenv("GOGC") != "" {
+		return gc, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return gc, nil
+	}
+	sf, err := stackfile.Load(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range chain.Steps {
+		env, err := sf.Env(step.Name)
+		if err != nil {
+			continue // not a function of this stack
+		}
+		if v, ok := env["GOGC"]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: function %s: GOGC %q", path, step.Name, v)
+			}
+			gc[step.Name] = n
+		}
+	}
+	return gc, nil
+}
+
+func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to string, date time.Time, gc map[string]int, opts train.Options) (*summary, error) {
 	dir, err := store.NewDir(out)
 	if err != nil {
 		return nil, err
@@ -158,8 +198,14 @@ func run(ctx context.Context, log *slog.Logger, crimes, stations, out, from, to 
 	steps := steps.All(steps.Options{Source: src, Train: opts})
 	s := &summary{AsOf: date.Format(chain.DateLayout)}
 	t0 := time.Now()
-	before := func(string) {
-		// Each step's peak memory is its own, as in its own function process.
+	before := func(step string) {
+		// Each step's peak memory is its own, as in its own function process,
+		// which runs with its function's GOGC.
+		if p, ok := gc[step]; ok {
+			debug.SetGCPercent(p)
+		} else if len(gc) > 0 {
+			debug.SetGCPercent(100)
+		}
 		runtime.GC()
 		debug.FreeOSMemory()
 		procstat.ResetPeak()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/arrestcast/arrestcast/internal/chaintest"
 	"github.com/arrestcast/arrestcast/internal/repo"
+	"github.com/arrestcast/arrestcast/internal/stackfile"
 
 	"github.com/arrestcast/arrestcast/internal/procstat"
 	"github.com/arrestcast/arrestcast/internal/standin"
@@ -113,6 +114,20 @@ func runStepChild(exe string, job stepJob, dir string) (stepReport, error) {
 	spec, _ := json.Marshal(job)
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), stepProcessEnv+"="+string(spec))
+	// The Go runtime's settings the function is deployed with, as faasd sets them.
+	sf, err := stackfile.Load(filepath.Join(repo.Root(), "stack.yml"), nil)
+	if err != nil {
+		return stepReport{}, err
+	}
+	fnEnv, err := sf.Env(job.Step)
+	if err != nil {
+		return stepReport{}, err
+	}
+	for _, k := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, ok := fnEnv[k]; ok && os.Getenv(k) == "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return stepReport{}, fmt.Errorf("step %s process: %w", job.Step, err)
