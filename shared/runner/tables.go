@@ -198,8 +198,11 @@ func StorePutter(st store.Store, bucket string) Putter {
 // after the CSV because it is named after the CSV's ETag.
 func PutTwin(ctx context.Context, put Putter, csv store.Ref, t *table.Table) (*store.Ref, error) {
 	key, ok := chain.TwinKey(csv.Key, csv.ETag)
-	read, canon := crime.AsRead(t, numeric)
-	if !ok || !canon {
+	if !ok {
+		return nil, nil
+	}
+	read, ok := crime.AsRead(t, numeric)
+	if !ok {
 		return nil, nil
 	}
 	bin, err := table.NewBinaryBody(read)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arrestcast/arrestcast/internal/steptest"
+	"github.com/arrestcast/arrestcast/internal/storetest"
 	"github.com/arrestcast/arrestcast/shared/chain"
 	"github.com/arrestcast/arrestcast/shared/data/table"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
@@ -40,15 +41,22 @@ func window(t *testing.T) *table.Table {
 	return tb.Select([]int{2, 1})
 }
 
-func TestPutTableWritesATwinTheNextStepReads(t *testing.T) {
-	ctx := context.Background()
+// putWindow writes window(t) as merge does, into a fresh in-memory store.
+func putWindow(t *testing.T) (*runner.Env, *storetest.Mem, *runner.Run, runner.Ref) {
+	t.Helper()
 	env, mem := steptest.MemEnv(t)
-	d := steptest.Date(2018, 1, 1)
-	merge := &runner.Run{Env: env, Step: chain.MustLookup(chain.Merge), Date: d}
-	ref, err := merge.PutTable(ctx, chain.RoleWindow, chain.WindowKey(d), window(t))
+	merge := &runner.Run{Env: env, Step: chain.MustLookup(chain.Merge), Date: steptest.Date(2018, 1, 1)}
+	ref, err := merge.PutTable(context.Background(), chain.RoleWindow, chain.WindowKey(merge.Date), window(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, mem, merge, ref
+}
+
+func TestPutTableWritesATwinTheNextStepReads(t *testing.T) {
+	ctx := context.Background()
+	env, mem, merge, ref := putWindow(t)
+	d := merge.Date
 	want, _ := chain.TwinKey(chain.WindowKey(d), ref.ETag)
 	if ref.Twin == nil || ref.Twin.Key != want {
 		t.Fatalf("twin %+v, want one at %s", ref.Twin, want)
@@ -109,13 +117,7 @@ func TestPutTableWritesATwinTheNextStepReads(t *testing.T) {
 // the twin of the old content is never paired with the new.
 func TestTwinIsFoundOnlyForItsContent(t *testing.T) {
 	ctx := context.Background()
-	env, mem := steptest.MemEnv(t)
-	d := steptest.Date(2018, 1, 1)
-	r := &runner.Run{Env: env, Step: chain.MustLookup(chain.Merge), Date: d}
-	ref, err := r.PutTable(ctx, chain.RoleWindow, chain.WindowKey(d), window(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mem, _, ref := putWindow(t)
 	obj, err := mem.Stat(ctx, chain.DataBucket, ref.Key)
 	if err != nil {
 		t.Fatal(err)

@@ -162,11 +162,15 @@ func (c *Column) gather(rows []int) *Column {
 }
 
 func gatherSlice[T any](src []T, rows []int) []T {
-	out := make([]T, len(rows))
+	return gatherInto(make([]T, len(rows)), src, rows)
+}
+
+// gatherInto sets dst[i] to src[rows[i]] and returns dst (len(rows) long).
+func gatherInto[T any](dst, src []T, rows []int) []T {
 	for i, r := range rows {
-		out[i] = src[r]
+		dst[i] = src[r]
 	}
-	return out
+	return dst
 }
 
 // clone returns a copy of c sharing only the dictionary.
@@ -252,10 +256,6 @@ func reorderSlice[T any](s []T, rows []int, buf *[]T) []T {
 	if cap(*buf) < len(rows) {
 		*buf = make([]T, len(rows))
 	}
-	b := (*buf)[:len(rows)]
-	for k, r := range rows {
-		b[k] = s[r]
-	}
-	copy(s, b)
+	copy(s, gatherInto((*buf)[:len(rows)], s, rows))
 	return s[:len(rows)]
 }

@@ -152,7 +152,7 @@ func (d *Dir) link(ctx context.Context, src Ref, bucket, key string) (Object, bo
 		df.Close()
 	}
 	d.mu.Lock()
-	if c, ok := d.sums[sp]; ok && c == withETag(sumKey(lfi), c.etag) {
+	if c, ok := d.sums[sp]; ok && c.sameFile(sumKey(lfi)) {
 		d.sums[dp] = c
 	}
 	d.mu.Unlock()
@@ -161,11 +161,6 @@ func (d *Dir) link(ctx context.Context, src Ref, bucket, key string) (Object, bo
 		return Object{}, false
 	}
 	return obj, true
-}
-
-func withETag(s dirSum, etag string) dirSum {
-	s.etag = etag
-	return s
 }
 
 // Get implements Store.
@@ -236,6 +231,12 @@ func object(bucket, key string, fi fs.FileInfo, etag string) Object {
 	return Object{Bucket: bucket, Key: key, ETag: etag, Size: fi.Size(), Modified: fi.ModTime().UTC()}
 }
 
+// sameFile reports whether s and o were taken of the same file unchanged
+// (inode, size and modification time).
+func (s dirSum) sameFile(o dirSum) bool {
+	return s.ino == o.ino && s.size == o.size && s.mtime == o.mtime
+}
+
 func sumKey(fi fs.FileInfo) dirSum {
 	s := dirSum{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
@@ -250,7 +251,7 @@ func (d *Dir) etag(p string, fi fs.FileInfo, f *os.File) (string, error) {
 	d.mu.Lock()
 	c, ok := d.sums[p]
 	d.mu.Unlock()
-	if ok && c.ino == want.ino && c.size == want.size && c.mtime == want.mtime {
+	if ok && c.sameFile(want) {
 		return c.etag, nil
 	}
 	h := md5.New()
