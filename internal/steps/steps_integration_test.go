@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/arrestcast/arrestcast/shared/model"
 	"github.com/arrestcast/arrestcast/shared/model/recipe"
 	"github.com/arrestcast/arrestcast/shared/model/recipev2"
+	"github.com/arrestcast/arrestcast/shared/platform/registry"
 	"github.com/arrestcast/arrestcast/shared/platform/runs"
 	"github.com/arrestcast/arrestcast/shared/platform/store"
 	"github.com/arrestcast/arrestcast/shared/runner"
@@ -238,6 +240,12 @@ func checkTrain(f *chaintest.Fixture, d time.Time, m *runner.Manifest, wantVersi
 	}
 	if len(mod.Lineage) == 0 {
 		t.Errorf("model v%d has no lineage", mod.Version)
+	}
+	// Tables train read through their twins are named by the twins too.
+	for _, in := range m.Inputs {
+		if in.Twin != nil && !slices.ContainsFunc(mod.Lineage, func(r registry.Ref) bool { return r == *in.Twin }) {
+			t.Errorf("model v%d lineage lacks %s, the twin train read for %s", mod.Version, in.Twin.Key, in.Key)
+		}
 	}
 	b, _, err := store.GetBytes(f.Ctx, f.Raw, f.Buckets.Models, chain.ArtifactKey(d), 0)
 	if err != nil {

@@ -144,16 +144,23 @@ func (c Champions) Record(ctx context.Context, r *runner.Run, out *Outcome, art 
 // train's own inputs, and what the steps before it read and handed on
 // (the months, the window, the enriched year, the stations), but for the
 // temporary intermediates, which expire (they can be made again from these).
+// A table read through its binary twin is named with the twin: those are the
+// bytes the step read.
 func Lineage(m *runner.Manifest, prev *runner.Manifest) []registry.Ref {
 	out := []registry.Ref{}
 	seen := map[registry.Ref]bool{}
+	one := func(ref registry.Ref) {
+		if !strings.HasPrefix(ref.Key, chain.TempPrefix) && !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
+	}
 	add := func(refs []runner.Ref) {
 		for _, ref := range refs {
-			if strings.HasPrefix(ref.Key, chain.TempPrefix) || seen[ref.Ref] {
-				continue
+			one(ref.Ref)
+			if ref.Twin != nil {
+				one(*ref.Twin)
 			}
-			seen[ref.Ref] = true
-			out = append(out, ref.Ref)
 		}
 	}
 	add(m.Inputs)
