@@ -58,10 +58,39 @@ func NewBody(ctx context.Context, t *table.Table) (*Body, error) {
 		return nil, err
 	}
 	// Blocks of about 256 KiB, so a batch is a few of them.
-	perRow := float64(n) / float64(max(t.Len(), 1))
-	b := &Body{ctx: ctx, t: t, prep: prep, size: n, blockRows: max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))}
+	b := &Body{ctx: ctx, t: t, prep: prep, size: n, blockRows: perRowBlock(float64(n) / float64(max(t.Len(), 1)))}
 	b.rewind()
 	return b, nil
+}
+
+// NewStream returns t's CSV as a plain reader of unknown length, formatted
+// once as it is read (Body's blocks, on every core), for a store that takes
+// a body of unknown length: Dir writes it as it comes, MinIO spools it to a
+// file it can also replay on a retry. Measuring first formats every number
+// twice, the largest cost of writing the ML-ready sets. A value that cannot
+// be written fails the read.
+func NewStream(ctx context.Context, t *table.Table) io.Reader {
+	prep := prepare(t)
+	b := &Body{ctx: ctx, t: t, prep: prep, size: -1, blockRows: blockRowsFor(ctx, t, prep)}
+	b.rewind()
+	return onlyReader{b}
+}
+
+// blockRowsFor is how many of t's rows make about blockBytes of CSV,
+// judged by the first rows.
+func blockRowsFor(ctx context.Context, t *table.Table, prep *prepared) int {
+	const sample = 1024
+	f := newFormatter(t, prep)
+	f.row, f.end = 0, min(sample, t.Len())
+	n, err := f.measure(ctx)
+	if err != nil || f.end == 0 {
+		return 1 << 10
+	}
+	return perRowBlock(float64(n) / float64(f.end))
+}
+
+func perRowBlock(perRow float64) int {
+	return max(64, int(math.Min(blockBytes/max(perRow, 1), 1<<20)))
 }
 
 // csvLength measures t's CSV on up to GOMAXPROCS goroutines over ranges of

@@ -190,3 +190,40 @@ func TestBodyFormatsEveryKindAsFormatRow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// NewStream gives WriteCSV's bytes without measuring them first, on a
+// table big enough for several batches of blocks, and fails its read on a
+// value WriteCSV refuses.
+func TestStreamIsWriteCSV(t *testing.T) {
+	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []*table.Table{}
+	for n := 0; n < 40_000; n += res.Table.Len() {
+		parts = append(parts, res.Table)
+	}
+	big, err := table.Concat(parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := WriteCSV(context.Background(), &want, big); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStream(context.Background(), big)
+	if _, ok := s.(io.Seeker); ok {
+		t.Error("a stream of unknown length offers Seek")
+	}
+	if err := iotest.TestReader(NewStream(context.Background(), big), want.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(iotest.HalfReader(s))
+	if err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("stream differs (%v)", err)
+	}
+	tb, _ := table.New(table.NewTime("t", []int64{table.WallClock(10000, 1, 1, 0, 0, 0)}))
+	if _, err := io.ReadAll(NewStream(context.Background(), tb)); err == nil {
+		t.Error("a value WriteCSV refuses was read")
+	}
+}
