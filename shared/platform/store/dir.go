@@ -300,7 +300,7 @@ func (d *Dir) put(ctx context.Context, bucket, key, p string, r io.Reader, size 
 			os.Remove(tmp.Name())
 		}
 	}()
-	n, sum, err := copySum(tmp, ContextReader(ctx, r))
+	n, sum, err := copySum(newWriteback(tmp), ContextReader(ctx, r))
 	if err != nil {
 		return Object{}, fmt.Errorf("write body: %w", err)
 	}
