@@ -165,9 +165,11 @@ func (r *Run) PutTable(ctx context.Context, role, key string, t *table.Table) (R
 		ref, err := r.put(ctx, key, body, size, contentType)
 		return ref.Ref, err
 	}
-	// Formatted once, as it is written: no store here needs the length
-	// first (MinIO spools a body of unknown length; see crime.NewStream).
-	csv, err := put(ctx, key, crime.NewStream(ctx, t), -1, "text/csv")
+	body, size, err := crime.Upload(ctx, t, store.LengthFirst(r.Env.Store))
+	if err != nil {
+		return Ref{}, fmt.Errorf("encode %s: %w", key, err)
+	}
+	csv, err := put(ctx, key, body, size, "text/csv")
 	if err != nil {
 		return Ref{}, err
 	}

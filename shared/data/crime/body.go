@@ -76,6 +76,42 @@ func NewStream(ctx context.Context, t *table.Table) io.Reader {
 	return onlyReader{b}
 }
 
+// Upload returns t's CSV for a store, and its length (-1: unknown). A store
+// that takes a body of unknown length (lengthFirst false) gets NewStream.
+// One that needs the length first (S3) spools a body of unknown length to
+// a file before sending it, so t is measured first when that is cheap —
+// the upload then overlaps the formatting — and streamed to the spool when
+// measuring would format most of it again: when, in its first rows, most
+// bytes are non-integer numbers (the ML-ready sets).
+func Upload(ctx context.Context, t *table.Table, lengthFirst bool) (io.Reader, int64, error) {
+	if lengthFirst && decimalShare(t) < 0.5 {
+		b, err := NewBody(ctx, t)
+		if err != nil {
+			return nil, 0, err
+		}
+		return b, b.Size(), nil
+	}
+	return NewStream(ctx, t), -1, nil
+}
+
+// decimalShare is the share of the CSV bytes of t's first rows that are
+// non-integer numbers, the values measuring formats.
+func decimalShare(t *table.Table) float64 {
+	var dec, all int
+	var buf []byte
+	cols := t.Columns()
+	for i := range min(1024, t.Len()) {
+		for _, c := range cols {
+			buf, _ = appendValue(buf[:0], c, i)
+			all += len(buf) + 1
+			if c.Kind == table.Numeric && c.Nums[i] != math.Trunc(c.Nums[i]) {
+				dec += len(buf)
+			}
+		}
+	}
+	return float64(dec) / float64(max(all, 1))
+}
+
 // blockRowsFor is how many of t's rows make about blockBytes of CSV,
 // judged by the first rows.
 func blockRowsFor(ctx context.Context, t *table.Table, prep *prepared) int {

@@ -227,3 +227,47 @@ func TestStreamIsWriteCSV(t *testing.T) {
 		t.Error("a value WriteCSV refuses was read")
 	}
 }
+
+// Upload measures for a store that needs the length first unless the
+// table is mostly decimals, and never for one that does not; every way,
+// the bytes are WriteCSV's.
+func TestUploadMeasuresWhenCheap(t *testing.T) {
+	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := res.Table.Len()
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b := make([]float64, n), make([]float64, n)
+	for i := range a {
+		a[i], b[i] = rng.NormFloat64(), rng.Float64()
+	}
+	decimals, _ := table.New(table.NewNumeric("a", a), table.NewNumeric("b", b))
+	for _, c := range []struct {
+		name        string
+		t           *table.Table
+		lengthFirst bool
+		measured    bool
+	}{
+		{"crimes, length first", res.Table, true, true},
+		{"crimes, streamed", res.Table, false, false},
+		{"decimals, length first", decimals, true, false},
+		{"decimals, streamed", decimals, false, false},
+	} {
+		var want bytes.Buffer
+		if err := WriteCSV(context.Background(), &want, c.t); err != nil {
+			t.Fatal(err)
+		}
+		body, size, err := Upload(context.Background(), c.t, c.lengthFirst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.measured != (size >= 0) || (size >= 0 && size != int64(want.Len())) {
+			t.Errorf("%s: size %d (want measured %v, %d bytes)", c.name, size, c.measured, want.Len())
+		}
+		got, err := io.ReadAll(body)
+		if err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: bytes differ from WriteCSV (%v)", c.name, err)
+		}
+	}
+}

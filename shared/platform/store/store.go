@@ -210,3 +210,12 @@ func CheckKey(key string) error {
 
 // tempPrefix starts the name of Dir's in-flight uploads.
 const tempPrefix = ".arrestcast-tmp-"
+
+// LengthFirst reports whether st must know a body's length before sending
+// its first byte: S3 does, and MinIO spools a body of unknown length to a
+// file first; Dir and storetest.Mem take it as it comes. A store wrapped
+// in another type reports false (it is then spooled: correct, if slower).
+func LengthFirst(st Store) bool {
+	_, ok := st.(interface{ lengthFirst() })
+	return ok
+}

@@ -288,3 +288,14 @@ func TestDirCopyLinks(t *testing.T) {
 		t.Errorf("the copy is not a link of its source (%v, %v)", errA, errB)
 	}
 }
+
+// Only MinIO must know a body's length before its first byte.
+func TestLengthFirst(t *testing.T) {
+	dir, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !store.LengthFirst(&store.MinIO{}) || store.LengthFirst(dir) || store.LengthFirst(storetest.NewMem()) {
+		t.Error("LengthFirst: MinIO true, Dir and Mem false")
+	}
+}
