@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,7 @@ func main() {
 	to := flag.String("to", "", "last step to run (default: train)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file (with -from/-to: one step's)")
+	traceOut := flag.String("trace", "", "write an execution trace of the run to this file (go tool trace: where the cores sat idle)")
 	stack := flag.String("stack", "stack.yml", "stack.yml whose functions' GOGC each step runs with, as deployed (unless GOGC is set)")
 	flag.Parse()
 	hugeheap.Enable() // as every function process does: see shared/platform/hugeheap
@@ -93,6 +95,17 @@ func main() {
 			os.Exit(1)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pipeline:", err)
+			os.Exit(1)
+		}
+		defer trace.Stop()
 	}
 	if *out == "" {
 		flag.Usage()
