@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/arrestcast/arrestcast/shared/chain"
@@ -91,14 +93,15 @@ func (r *Run) input(ref Ref, obj store.Object, viaTwin bool) error {
 		twin := obj.Ref()
 		in.Ref, in.Twin = ref.Ref, &twin
 	}
-	for _, have := range r.m.Inputs {
-		if have.Ref == in.Ref && (have.Twin == nil) == (in.Twin == nil) {
-			return nil
-		}
+	if !slices.ContainsFunc(r.m.Inputs, func(have Ref) bool { return sameInput(have, in) }) {
+		r.m.Inputs = append(r.m.Inputs, in)
 	}
-	r.m.Inputs = append(r.m.Inputs, in)
 	return nil
 }
+
+// sameInput reports whether two recorded inputs are one read (a table read
+// again, as a CSV or through its twin both times).
+func sameInput(a, b Ref) bool { return a.Ref == b.Ref && (a.Twin == nil) == (b.Twin == nil) }
 
 // Get reads a whole input object, the version ref names.
 func (r *Run) Get(ctx context.Context, ref Ref) ([]byte, error) {
@@ -212,6 +215,45 @@ func (r *Run) Note(key string, v any) {
 		r.m.Notes = map[string]any{}
 	}
 	r.m.Notes[key] = v
+}
+
+// Concurrently runs each of work at once, each on a fork of r that records
+// what it reads, writes, counts and notes apart, and adds the forks to r in
+// work's order, so that the manifest does not depend on which finished
+// first; the first error (in work's order) is returned. A step's train and
+// test tables go up together this way: one upload at a time left a core
+// idle (its MD5 is one stream, and MinIO's too). Each work uses its own
+// Run only; r is not used until Concurrently returns.
+func (r *Run) Concurrently(work ...func(*Run) error) error {
+	forks, errs := make([]*Run, len(work)), make([]error, len(work))
+	var wg sync.WaitGroup
+	for i, w := range work {
+		f := *r
+		f.m.Inputs, f.m.Outputs, f.m.Forward, f.m.Notes = nil, nil, nil, nil
+		f.m.RowsIn, f.m.RowsOut, f.m.Rejects = 0, 0, 0
+		forks[i] = &f
+		wg.Go(func() { errs[i] = w(forks[i]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	for _, f := range forks {
+		for _, in := range f.m.Inputs {
+			if !slices.ContainsFunc(r.m.Inputs, func(have Ref) bool { return sameInput(have, in) }) {
+				r.m.Inputs = append(r.m.Inputs, in)
+			}
+		}
+		r.m.Outputs = append(r.m.Outputs, f.m.Outputs...)
+		r.m.Forward = append(r.m.Forward, f.m.Forward...)
+		r.Count(f.m.RowsIn, f.m.RowsOut, f.m.Rejects)
+		for k, v := range f.m.Notes {
+			r.Note(k, v)
+		}
+	}
+	return nil
 }
 
 // Manifest returns the manifest built so far.

@@ -41,19 +41,18 @@ func Run(ctx context.Context, r *runner.Run) error {
 	if rc.Encoder, err = recipe.FitEncoder(train); err != nil {
 		return &runner.Permanent{Err: err}
 	}
-	put := func(role string, t *table.Table) error {
-		fill, err := rc.Encoder.Filler(t)
-		if err != nil {
-			return runner.Permanentf("encode %s: %w", role, err)
+	put := func(role string, t *table.Table) func(*runner.Run) error {
+		return func(r *runner.Run) error {
+			fill, err := rc.Encoder.Filler(t)
+			if err != nil {
+				return runner.Permanentf("encode %s: %w", role, err)
+			}
+			_, err = r.PutGroups(ctx, role, chain.TableKey(r.Step.Name, r.Date, role), rc.Encoder.Schema(), t.Len(), fill)
+			return err
 		}
-		_, err = r.PutGroups(ctx, role, chain.TableKey(r.Step.Name, r.Date, role), rc.Encoder.Schema(), t.Len(), fill)
-		return err
 	}
 	trainRows, testRows := train.Len(), test.Len()
-	if err := put(chain.RoleTrain, train); err != nil {
-		return err
-	}
-	if err := put(chain.RoleTest, test); err != nil {
+	if err := r.Concurrently(put(chain.RoleTrain, train), put(chain.RoleTest, test)); err != nil {
 		return err
 	}
 	return fit.Written(ctx, r, trainRows, testRows, rc)

@@ -54,10 +54,13 @@ func ReadRecipe(ctx context.Context, r *runner.Run) (*recipe.Recipe, error) {
 // WriteTables writes train and test as this step's tables, then the recipe
 // (Written).
 func WriteTables(ctx context.Context, r *runner.Run, train, test *table.Table, rc *recipe.Recipe) error {
-	if _, err := r.PutTable(ctx, chain.RoleTrain, chain.TableKey(r.Step.Name, r.Date, "train"), train); err != nil {
-		return err
+	put := func(role string, t *table.Table) func(*runner.Run) error {
+		return func(r *runner.Run) error {
+			_, err := r.PutTable(ctx, role, chain.TableKey(r.Step.Name, r.Date, role), t)
+			return err
+		}
 	}
-	if _, err := r.PutTable(ctx, chain.RoleTest, chain.TableKey(r.Step.Name, r.Date, "test"), test); err != nil {
+	if err := r.Concurrently(put(chain.RoleTrain, train), put(chain.RoleTest, test)); err != nil {
 		return err
 	}
 	return Written(ctx, r, train.Len(), test.Len(), rc)
