@@ -93,15 +93,17 @@ func (r *Run) input(ref Ref, obj store.Object, viaTwin bool) error {
 		twin := obj.Ref()
 		in.Ref, in.Twin = ref.Ref, &twin
 	}
-	if !slices.ContainsFunc(r.m.Inputs, func(have Ref) bool { return sameInput(have, in) }) {
-		r.m.Inputs = append(r.m.Inputs, in)
-	}
+	r.recordInput(in)
 	return nil
 }
 
-// sameInput reports whether two recorded inputs are one read (a table read
-// again, as a CSV or through its twin both times).
-func sameInput(a, b Ref) bool { return a.Ref == b.Ref && (a.Twin == nil) == (b.Twin == nil) }
+// recordInput adds in to the run's inputs unless it is there: a table read
+// again, as a CSV or through its twin both times, is one read.
+func (r *Run) recordInput(in Ref) {
+	if !slices.ContainsFunc(r.m.Inputs, func(have Ref) bool { return have.Ref == in.Ref && (have.Twin == nil) == (in.Twin == nil) }) {
+		r.m.Inputs = append(r.m.Inputs, in)
+	}
+}
 
 // Get reads a whole input object, the version ref names.
 func (r *Run) Get(ctx context.Context, ref Ref) ([]byte, error) {
@@ -242,9 +244,7 @@ func (r *Run) Concurrently(work ...func(*Run) error) error {
 	}
 	for _, f := range forks {
 		for _, in := range f.m.Inputs {
-			if !slices.ContainsFunc(r.m.Inputs, func(have Ref) bool { return sameInput(have, in) }) {
-				r.m.Inputs = append(r.m.Inputs, in)
-			}
+			r.recordInput(in)
 		}
 		r.m.Outputs = append(r.m.Outputs, f.m.Outputs...)
 		r.m.Forward = append(r.m.Forward, f.m.Forward...)

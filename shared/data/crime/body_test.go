@@ -107,20 +107,27 @@ func TestBodyErrors(t *testing.T) {
 	}
 }
 
-// Tables of more than 20,000 rows are measured on several goroutines.
-func TestBodySizeOfABigTable(t *testing.T) {
+// repeated is the sample's crimes over and over, at least rows of them.
+func repeated(t *testing.T, rows int) *table.Table {
+	t.Helper()
 	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	parts := []*table.Table{}
-	for n := 0; n < 90_000; n += res.Table.Len() {
+	for n := 0; n < rows; n += res.Table.Len() {
 		parts = append(parts, res.Table)
 	}
 	big, err := table.Concat(parts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return big
+}
+
+// Tables of more than 20,000 rows are measured on several goroutines.
+func TestBodySizeOfABigTable(t *testing.T) {
+	big := repeated(t, 90_000)
 	var want bytes.Buffer
 	if err := WriteCSV(context.Background(), &want, big); err != nil {
 		t.Fatal(err)
@@ -195,18 +202,7 @@ func TestBodyFormatsEveryKindAsFormatRow(t *testing.T) {
 // table big enough for several batches of blocks, and fails its read on a
 // value WriteCSV refuses.
 func TestStreamIsWriteCSV(t *testing.T) {
-	res, err := ReadPortalCSV(context.Background(), bytes.NewReader(realCSV(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := []*table.Table{}
-	for n := 0; n < 40_000; n += res.Table.Len() {
-		parts = append(parts, res.Table)
-	}
-	big, err := table.Concat(parts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	big := repeated(t, 40_000)
 	var want bytes.Buffer
 	if err := WriteCSV(context.Background(), &want, big); err != nil {
 		t.Fatal(err)

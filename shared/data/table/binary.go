@@ -100,14 +100,18 @@ func narrowest(c *Column) string {
 			return encU16
 		}
 	case Numeric:
+		// Only values that come back bit for bit: the one NaN the reader
+		// makes, and integers in int32's range but MinInt32 (NaN's mark)
+		// and -0.
 		nan := math.Float64bits(math.NaN())
 		for _, v := range c.Nums {
-			// Integers that come back bit for bit: not -0, and the one
-			// NaN the reader makes.
-			if v != math.Trunc(v) || v <= math.MinInt32 || v > math.MaxInt32 || (v == 0 && math.Signbit(v)) {
-				if v == v || math.Float64bits(v) != nan {
+			switch {
+			case v != v:
+				if math.Float64bits(v) != nan {
 					return ""
 				}
+			case v != math.Trunc(v), v <= math.MinInt32, v > math.MaxInt32, v == 0 && math.Signbit(v):
+				return ""
 			}
 		}
 		return encI32

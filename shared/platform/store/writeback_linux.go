@@ -25,11 +25,11 @@ func (w *writeback) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.written += int64(n)
 	if w.written-w.flushed >= writebackEvery {
-		from, n := w.flushed, w.written-w.flushed
+		from, length := w.flushed, w.written-w.flushed
 		if rc, cerr := w.f.SyscallConn(); cerr == nil {
 			rc.Control(func(fd uintptr) {
 				// Advice only: an error here leaves the flush to fsync.
-				_ = unix.SyncFileRange(int(fd), from, n, unix.SYNC_FILE_RANGE_WRITE)
+				_ = unix.SyncFileRange(int(fd), from, length, unix.SYNC_FILE_RANGE_WRITE)
 			})
 		}
 		w.flushed = w.written
