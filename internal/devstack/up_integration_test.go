@@ -222,7 +222,9 @@ func TestUpDownWithRealServices(t *testing.T) {
 	if _, err := os.Stat(c.Path("stack.json")); !os.IsNotExist(err) {
 		t.Errorf("stack.json left: %v", err)
 	}
-	if !strings.Contains(Tail(c.Path("logs", "merge.log"), 5), "SIGTERM received") {
-		t.Errorf("merge.log:\n%s", Tail(c.Path("logs", "merge.log"), 10))
+	// The watchdog logs its drain and exit after the signal (and, some
+	// runs, errors reading the pipes it closed): look past them.
+	if !strings.Contains(Tail(c.Path("logs", "merge.log"), 20), "SIGTERM received") {
+		t.Errorf("merge.log:\n%s", Tail(c.Path("logs", "merge.log"), 20))
 	}
 }
